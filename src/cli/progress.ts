@@ -1,0 +1,67 @@
+import type { ScoreEvent } from '../events.js';
+
+/** Renders progress events as one status line on a stream, usually stderr. */
+export class ProgressPrinter {
+  private lastPrinted = 0;
+  private lastLength = 0;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    /** Minimum milliseconds between two lines on a stream that is not a terminal. */
+    private readonly intervalMs = 1000,
+  ) {}
+
+  /** Handles one event. */
+  handle(event: ScoreEvent): void {
+    if (event.type === 'run-start') {
+      const rows = event.rowsPlanned === null ? 'an unknown number of' : format(event.rowsPlanned);
+      const partitions = event.partitions > 0 ? `${event.partitions} partitions` : 'partitions';
+      this.line(`Scoring ${rows} rows in ${partitions}`, true);
+    } else if (event.type === 'partition-end') {
+      const last = event.partitionsDone === event.partitions && event.rowsPlanned !== null;
+      if (!last && !this.stream.isTTY && Date.now() - this.lastPrinted < this.intervalMs) return;
+      this.line(statusLine(event), last);
+    } else if (event.type === 'run-end') {
+      const { summary } = event;
+      this.line(
+        `Done: ${format(summary.rowsOut)} rows written to ${summary.files.length} files, ` +
+          `${format(summary.rowsRejected)} rejected, in ${(summary.durationMs / 1000).toFixed(1)} s`,
+        true,
+      );
+    }
+  }
+
+  private line(text: string, final: boolean): void {
+    this.lastPrinted = Date.now();
+    if (this.stream.isTTY) {
+      const padding = ' '.repeat(Math.max(0, this.lastLength - text.length));
+      this.stream.write(`\r${text}${padding}${final ? '\n' : ''}`);
+      this.lastLength = final ? 0 : text.length;
+    } else {
+      this.stream.write(`${text}\n`);
+    }
+  }
+}
+
+type PartitionEnd = Extract<ScoreEvent, { type: 'partition-end' }>;
+
+function statusLine(event: PartitionEnd): string {
+  const seconds = event.elapsedMs / 1000;
+  const rate = seconds > 0 ? event.rowsDone / seconds : 0;
+  const parts = [`${event.partitionsDone}/${event.partitions || '?'} partitions`];
+  if (event.rowsPlanned !== null && event.rowsPlanned > 0) {
+    const percent = Math.min(100, (event.rowsDone / event.rowsPlanned) * 100);
+    const remaining = rate > 0 ? (event.rowsPlanned - event.rowsDone) / rate : 0;
+    parts.unshift(`${percent.toFixed(0).padStart(3)}%`);
+    parts.push(`${format(event.rowsDone)}/${format(event.rowsPlanned)} rows`);
+    parts.push(`${format(Math.round(rate))} rows/s`);
+    parts.push(`ETA ${Math.ceil(remaining)} s`);
+  } else {
+    parts.push(`${format(event.rowsDone)} rows`, `${format(Math.round(rate))} rows/s`);
+  }
+  return parts.join('  ');
+}
+
+function format(value: number): string {
+  return value.toLocaleString('en-US');
+}

@@ -1,0 +1,34 @@
+import { resolve } from 'node:path';
+import type { RunSummary } from './events.js';
+import type { MapPartitionsOptions } from './options.js';
+import { planRunInput, runPartitioned, validateRunOptions } from './run/run.js';
+import { checkString } from './validate.js';
+
+/**
+ * Applies a user's worker module to every partition of the input, in the style of Dask's
+ * `map_partitions`, and writes one part file per partition with the same commit protocol
+ * as {@link scorePartitioned}.
+ *
+ * @example
+ * ```ts
+ * // double.mjs
+ * import { tableFromArrays } from 'apache-arrow';
+ * export function processPartition(table) {
+ *   const x = table.getChild('x').toArray();
+ *   return tableFromArrays({ x, doubled: x.map((v) => v * 2) });
+ * }
+ * // main.ts
+ * await mapPartitions({ input: 'in.parquet', output: 'out/', worker: './double.mjs' });
+ * ```
+ */
+export async function mapPartitions(options: MapPartitionsOptions): Promise<RunSummary> {
+  validateRunOptions(options);
+  checkString('worker', options.worker, false);
+  const plan = await planRunInput(options);
+  return runPartitioned(options, plan, {
+    handler: { kind: 'map', module: resolve(options.worker), options: options.workerOptions },
+    metadata: {},
+    maxRejectedRows: 0,
+    labels: {},
+  });
+}

@@ -1,0 +1,175 @@
+import {
+  Bool,
+  Float64,
+  Int64,
+  Table,
+  Utf8,
+  type DataType,
+  type RecordBatch,
+} from 'apache-arrow';
+import { InvalidOptionError } from '../errors.js';
+import type { InputSource, PartitionedRunOptions } from '../options.js';
+import type { ColumnType, TextSchema } from '../read/types.js';
+import { partitionBatches, planArrowFile, streamArrowFile } from './arrow.js';
+import { planCsv } from './csv.js';
+import { expandInputs, type InputFile } from './expand.js';
+import { planJsonl } from './jsonl.js';
+import { planParquet } from './parquet.js';
+import type { InputColumn, InputPlan, PartitionSource } from './types.js';
+
+/** Sizing and parsing options that planning needs, already validated. */
+export interface PlanSettings {
+  format: PartitionedRunOptions['format'];
+  partitionBytes: number;
+  partitionRows: number;
+  delimiter: string;
+  columnTypes: Record<string, ColumnType> | undefined;
+}
+
+/** Splits any supported input into partitions. */
+export async function planInput(input: InputSource, settings: PlanSettings): Promise<InputPlan> {
+  if (input instanceof Table) return planTable(input, settings.partitionRows);
+  if (typeof input === 'string') return planFiles([input], settings);
+  if (isAsyncIterable(input)) return planBatchStream(input, settings.partitionRows);
+  if (Array.isArray(input)) return planFiles(input as readonly string[], settings);
+  throw new InvalidOptionError(
+    'Expected `input` to be a path, a glob, a list of paths, an Arrow Table or an ' +
+      `async iterable of RecordBatches, got ${describeValue(input)}`,
+  );
+}
+
+function planTable(table: Table, partitionRows: number): InputPlan {
+  return {
+    partitions: partitionBatches(table.batches, partitionRows),
+    partitionCount: Math.max(1, Math.ceil(table.numRows / partitionRows)),
+    rows: table.numRows,
+    columns: columnsOf(table.schema.fields),
+  };
+}
+
+async function planBatchStream(
+  batches: AsyncIterable<RecordBatch>,
+  partitionRows: number,
+): Promise<InputPlan> {
+  // Read the first batch now: its schema is needed to check the features before any work.
+  const iterator = batches[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done === true) {
+    throw new InvalidOptionError('Expected `input` to yield at least one RecordBatch, got none');
+  }
+  async function* replay(): AsyncGenerator<RecordBatch> {
+    yield first.value;
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+      yield next.value;
+    }
+  }
+  return {
+    partitions: partitionBatches(replay(), partitionRows),
+    partitionCount: null,
+    rows: null,
+    columns: columnsOf(first.value.schema.fields),
+  };
+}
+
+async function planFiles(paths: readonly string[], settings: PlanSettings): Promise<InputPlan> {
+  const files = await expandInputs(paths, settings.format);
+  const planned: Array<PartitionSource[] | InputFile> = [];
+  let columns: InputColumn[] | undefined;
+  let rows: number | null = 0;
+  let partitionCount: number | null = 0;
+  for (const file of files) {
+    const plan = await planFile(file, settings);
+    columns ??= plan.columns;
+    if (plan.partitions === null) {
+      planned.push(file);
+      rows = null;
+      partitionCount = null;
+    } else {
+      planned.push(plan.partitions);
+      if (rows !== null) rows += plan.rows;
+      if (partitionCount !== null) partitionCount += plan.partitions.length;
+    }
+  }
+  async function* all(): AsyncGenerator<PartitionSource> {
+    for (const item of planned) {
+      if (Array.isArray(item)) yield* item;
+      else yield* streamArrowFile(item.path, settings.partitionRows);
+    }
+  }
+  return { partitions: all(), partitionCount, rows, columns: columns ?? [] };
+}
+
+interface FilePlan {
+  columns: InputColumn[];
+  /** Null for an Arrow IPC stream, which is partitioned while it is read. */
+  partitions: PartitionSource[] | null;
+  rows: number;
+}
+
+async function planFile(file: InputFile, settings: PlanSettings): Promise<FilePlan> {
+  switch (file.format) {
+    case 'parquet':
+      return planParquet(file.path, settings.partitionBytes);
+    case 'arrow': {
+      const plan = await planArrowFile(file.path, settings.partitionBytes);
+      return { columns: plan.columns, partitions: plan.partitions, rows: plan.rows ?? 0 };
+    }
+    case 'csv': {
+      const plan = await planCsv(file.path, {
+        targetBytes: settings.partitionBytes,
+        delimiter: settings.delimiter,
+        columnTypes: settings.columnTypes,
+      });
+      const partitions = plan.ranges.map((range) => ({
+        kind: 'csv' as const,
+        file: file.path,
+        ...range,
+        schema: plan.schema,
+        delimiter: settings.delimiter,
+      }));
+      return { columns: textColumns(plan.schema), partitions, rows: plan.rows };
+    }
+    case 'jsonl': {
+      const plan = await planJsonl(file.path, {
+        targetBytes: settings.partitionBytes,
+        columnTypes: settings.columnTypes,
+      });
+      const partitions = plan.ranges.map((range) => ({
+        kind: 'jsonl' as const,
+        file: file.path,
+        ...range,
+        schema: plan.schema,
+        delimiter: '',
+      }));
+      return { columns: textColumns(plan.schema), partitions, rows: plan.rows };
+    }
+  }
+}
+
+const TEXT_TYPES: Record<ColumnType, () => DataType> = {
+  int64: () => new Int64(),
+  float64: () => new Float64(),
+  bool: () => new Bool(),
+  utf8: () => new Utf8(),
+};
+
+function textColumns(schema: TextSchema): InputColumn[] {
+  return schema.names.map((name, index) => ({
+    name,
+    type: TEXT_TYPES[schema.types[index] ?? 'utf8'](),
+  }));
+}
+
+function columnsOf(fields: ReadonlyArray<{ name: string; type: DataType }>): InputColumn[] {
+  return fields.map((field) => ({ name: field.name, type: field.type }));
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<RecordBatch> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return value.constructor?.name ?? 'object';
+  return `${JSON.stringify(value)} (${typeof value})`;
+}
