@@ -63,13 +63,19 @@ export interface PartitionedRunOptions {
    */
   workers?: number;
   /**
-   * Target input bytes per partition for CSV, JSON Lines and Parquet files. A partition
-   * never splits a CSV row or a Parquet row group, so real sizes vary around it.
+   * Target input bytes per partition for CSV, JSON Lines, Parquet and Arrow IPC files. A
+   * partition never splits a CSV row, a Parquet row group or an Arrow record batch, so
+   * real sizes vary around it.
+   *
+   * When neither this nor `partitionRows` is set, a small input is split into at least
+   * two partitions per worker (of at least 1 MiB, or 10,000 rows for a table) so that
+   * every worker has work.
    * @defaultValue {@link DEFAULT_PARTITION_BYTES}. Minimum 1.
    */
   partitionBytes?: number;
   /**
-   * Target rows per partition for in-memory tables, batch streams and Arrow IPC files.
+   * Target rows per partition for in-memory tables, batch streams and Arrow IPC stream
+   * files. Automatic sizing applies as for `partitionBytes`.
    * @defaultValue {@link DEFAULT_PARTITION_ROWS}. Minimum 1.
    */
   partitionRows?: number;

@@ -67,7 +67,8 @@ describe('float inputs', () => {
   });
 
   it('rejects non-numeric text with its source row number', () => {
-    const { values, rejected, keep, rows } = feed(utf8(['1', 'abc', '2', '0x1A', '1,5']), 'float64');
+    const text = utf8(['1', 'abc', '2', '0x1A', '1,5']);
+    const { values, rejected, keep, rows } = feed(text, 'float64');
     expect(values).toEqual([1, 2]);
     expect(rows).toBe(2);
     expect([...keep!]).toEqual([0, 2]);
@@ -303,7 +304,10 @@ describe('buildFeeds', () => {
 
 describe('resolveFeatures', () => {
   const wide = modelWith([input('input', 'float32', [null, 2])]);
-  const perColumn = modelWith([input('age', 'float32', [null, 1]), input('sex', 'string', [null, 1])]);
+  const perColumn = modelWith([
+    input('age', 'float32', [null, 1]),
+    input('sex', 'string', [null, 1]),
+  ]);
   const columns = [
     { name: 'age', type: new arrow.Float64() },
     { name: 'sex', type: new arrow.Utf8() },
@@ -371,7 +375,8 @@ describe('resolveFeatures', () => {
   });
 
   it('rejects one column for a wide input matched by name', () => {
-    const error = caught(() => resolveFeatures(wide, [{ name: 'input', type: new arrow.Float64() }]));
+    const sameName = [{ name: 'input', type: new arrow.Float64() }];
+    const error = caught(() => resolveFeatures(wide, sameName));
     expect(error.code).toBe('ERR_MISSING_COLUMN');
     expect(error.message).toContain('takes more than one value per row');
   });

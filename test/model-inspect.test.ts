@@ -32,7 +32,13 @@ function valueInfo(name: string, type: Uint8Array): Uint8Array {
   return concatBytes([encodeStringField(1, name), encodeBytesField(2, type)]);
 }
 
-function node(op: string, domain: string, inputs: string[], outputs: string[], attrs: Uint8Array[]) {
+function node(
+  op: string,
+  domain: string,
+  inputs: string[],
+  outputs: string[],
+  attrs: Uint8Array[],
+): Uint8Array {
   return concatBytes([
     ...inputs.map((name) => encodeStringField(1, name)),
     ...outputs.map((name) => encodeStringField(2, name)),
@@ -99,7 +105,10 @@ describe('inspectModel on hand-built models', () => {
       { domain: 'ai.onnx.ml', version: 3 },
     ]);
     expect(info.inputs).toEqual([
-      { name: 'x', kind: 'tensor', elemType: 'float32', dims: ['batch', 3], type: 'float32[batch,3]' },
+      {
+        name: 'x', kind: 'tensor', elemType: 'float32', dims: ['batch', 3],
+        type: 'float32[batch,3]',
+      },
       { name: 's', kind: 'tensor', elemType: 'string', dims: [null], type: 'string[?]' },
     ]);
     expect(info.outputs).toEqual([
@@ -167,7 +176,8 @@ describe('inspectModel on hand-built models', () => {
 
   it('reads packed ZipMap labels', () => {
     const labels = encodeBytesField(8, concatBytes([encodeVarint(4), encodeVarint(9)]));
-    expect(inspectModel(zipMapModel('classlabels_int64s', labels)).zipMaps[0]?.classLabels).toEqual([4n, 9n]);
+    const info = inspectModel(zipMapModel('classlabels_int64s', labels));
+    expect(info.zipMaps[0]?.classLabels).toEqual([4n, 9n]);
   });
 
   it('reads string ZipMap labels', () => {
@@ -241,7 +251,8 @@ describe.skipIf(!hasSharedData)('inspectModel on exported models', () => {
 
   it('reads the LightGBM pipeline', () => {
     const info = load('lightgbm_pipeline_skl2onnx.onnx');
-    expect(info.inputs.map((input) => `${input.name}:${input.type}`)).toEqual(['input:float32[?,2]']);
+    expect(info.inputs.map((input) => `${input.name}:${input.type}`))
+      .toEqual(['input:float32[?,2]']);
     expect(info.opsetImports).toEqual([
       { domain: 'ai.onnx', version: 9 },
       { domain: 'ai.onnx.ml', version: 1 },

@@ -57,7 +57,10 @@ describe('planOutputs for regressors and other tensors', () => {
   it('flattens trailing dims in row-major order', () => {
     const plan = planOutputs(modelInfo([tensor('y', 'float32', [null, 2, 2])]));
     expect(plan.columns.map((column) => [column.name, column.width, column.index])).toEqual([
-      ['prediction_0', 4, 0], ['prediction_1', 4, 1], ['prediction_2', 4, 2], ['prediction_3', 4, 3],
+      ['prediction_0', 4, 0],
+      ['prediction_1', 4, 1],
+      ['prediction_2', 4, 2],
+      ['prediction_3', 4, 3],
     ]);
   });
 
@@ -148,7 +151,8 @@ describe('planOutputs for classifiers', () => {
   });
 
   it('keeps further tensor outputs as their own columns', () => {
-    const info = modelInfo([label, { name: 'zipped', ...seqMap }, tensor('score', 'float32', [null])], {
+    const score = tensor('score', 'float32', [null]);
+    const info = modelInfo([label, { name: 'zipped', ...seqMap }, score], {
       zipMaps: [{ output: 'zipped', input: 'probs', classLabels: [0n, 1n] }],
     });
     expect(names(info)).toEqual(['label', 'probability_0', 'probability_1', 'score']);
@@ -164,7 +168,8 @@ describe('planOutputs for classifiers', () => {
   });
 
   it('rejects colliding column names', () => {
-    const info = modelInfo([label, { name: 'zipped', ...seqMap }, tensor('label', 'float32', [null])], {
+    const clash = tensor('label', 'float32', [null]);
+    const info = modelInfo([label, { name: 'zipped', ...seqMap }, clash], {
       zipMaps: [{ output: 'zipped', input: 'probs', classLabels: [0n, 1n] }],
     });
     expectUnsupported(info, 'Two result columns would both be named "label"');
@@ -192,7 +197,8 @@ describe('result schema', () => {
 });
 
 describe.skipIf(!hasSharedData)('planOutputs on exported models', () => {
-  const plan = (file: string) => planOutputs(inspectModel(readFileSync(sharedPath('models', file))));
+  const plan = (file: string) =>
+    planOutputs(inspectModel(readFileSync(sharedPath('models', file))));
 
   it('plans the Telco classifier', () => {
     const telco = plan('telco_churn_okua1_skl2onnx.onnx');

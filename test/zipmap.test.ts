@@ -114,7 +114,8 @@ describe.skipIf(!hasSharedData)('scoring classifiers through the exposed probabi
     const input = new ort.Tensor('float32', values, [6, 2]);
     const outputs = await session.run({ input }, plan.fetch);
     const columns = predictionColumns(outputs, plan, 6);
-    expect(Object.keys(columns)).toEqual(['label', 'probability_0', 'probability_1', 'probability_2']);
+    expect(Object.keys(columns))
+      .toEqual(['label', 'probability_0', 'probability_1', 'probability_2']);
     expect(columns.label?.type).toBeInstanceOf(arrow.Int64);
     expect(columns.probability_0?.type).toBeInstanceOf(arrow.Float32);
     expect(columns.label?.length).toBe(6);
@@ -123,14 +124,15 @@ describe.skipIf(!hasSharedData)('scoring classifiers through the exposed probabi
 
   it('computes the label by argmax when the label output is left out', async () => {
     const { bytes, info } = loadModel('lightgbm_pipeline_skl2onnx.onnx');
-    const withoutLabel = { ...info, outputs: info.outputs.filter((o) => o.name !== 'output_label') };
+    const outputs = info.outputs.filter((output) => output.name !== 'output_label');
+    const withoutLabel = { ...info, outputs };
     const plan = planOutputs(withoutLabel);
     expect(plan.fetch).toEqual(['probability_tensor']);
     const session = await ort.InferenceSession.create(exposeZipMapProbabilities(bytes, info));
     const input = new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4, -1, 0.5]), [3, 2]);
-    const outputs = await session.run({ input }, ['output_label', ...plan.fetch]);
-    const columns = predictionColumns(outputs, plan, 3);
-    expect([...columns.label!]).toEqual([...(outputs.output_label!.data as BigInt64Array)]);
+    const fetched = await session.run({ input }, ['output_label', ...plan.fetch]);
+    const columns = predictionColumns(fetched, plan, 3);
+    expect([...columns.label!]).toEqual([...(fetched.output_label!.data as BigInt64Array)]);
     expectConsistent(columns, plan);
   });
 
@@ -139,7 +141,8 @@ describe.skipIf(!hasSharedData)('scoring classifiers through the exposed probabi
     const plan = planOutputs(info);
     const session = await ort.InferenceSession.create(exposeZipMapProbabilities(bytes, info));
     const strings = (values: string[]) => new ort.Tensor('string', values, [3, 1]);
-    const floats = (values: number[]) => new ort.Tensor('float32', Float32Array.from(values), [3, 1]);
+    const floats = (values: number[]) =>
+      new ort.Tensor('float32', Float32Array.from(values), [3, 1]);
     const feeds = {
       pclass: strings(['1', '3', '2']),
       sex: strings(['female', 'male', 'male']),
@@ -175,7 +178,7 @@ describe.skipIf(!hasSharedData)('scoring Telco rows end to end', () => {
     );
   });
 
-  /** The rows as a CSV reader would type them: 0/1 and tenure as int64, charges as text. */
+  /** Builds a table typed as a CSV reader would: 0/1 and tenure as int64, charges as text. */
   function table(): arrow.Table {
     const vectors: Record<string, arrow.Vector> = {};
     header.forEach((name, j) => {
@@ -191,7 +194,7 @@ describe.skipIf(!hasSharedData)('scoring Telco rows end to end', () => {
     return new arrow.Table(vectors);
   }
 
-  /** Feeds built by hand the way the model's source repository builds them. */
+  /** Builds feeds by hand, the way the model's source repository does. */
   function handFeeds(): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of model.info.inputs) {
@@ -244,7 +247,11 @@ describe('predictionColumns checks', () => {
     exposesZipMap: false,
   };
 
-  function expectInferenceError(outputs: Record<string, ort.Tensor>, message: string, rows?: number) {
+  function expectInferenceError(
+    outputs: Record<string, ort.Tensor>,
+    message: string,
+    rows?: number,
+  ): void {
     try {
       predictionColumns(outputs, plan, rows);
       expect.unreachable('predictionColumns should throw');

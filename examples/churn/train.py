@@ -30,8 +30,8 @@ import numpy as np
 import onnx
 import onnxruntime
 import pandas as pd
-import sklearn
 import skl2onnx
+import sklearn
 from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 from sklearn.compose import ColumnTransformer
@@ -57,7 +57,13 @@ FEATURES = [
     "has_fiber",
     "region",
 ]
-NUMERIC = ["age", "tenure_months", "monthly_charges", "total_charges", "support_calls"]
+NUMERIC = [
+    "age",
+    "tenure_months",
+    "monthly_charges",
+    "total_charges",
+    "support_calls",
+]
 CATEGORICAL = ["contract", "payment_method", "has_fiber", "region"]
 LABEL = "churned"
 
@@ -75,7 +81,12 @@ def parse_args() -> argparse.Namespace:
         type=Path,
         help="customers CSV to train on (default: generate --rows rows with --seed)",
     )
-    parser.add_argument("--rows", type=int, default=50_000, help="rows to generate (default 50000)")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=50_000,
+        help="rows to generate (default 50000)",
+    )
     parser.add_argument(
         "--seed",
         type=int,
@@ -108,7 +119,9 @@ def read_customers(path: Path) -> pd.DataFrame:
         keep_default_na=False,
         na_values={"total_charges": [""]},
     )
-    missing = [column for column in [*FEATURES, LABEL] if column not in frame.columns]
+    missing = [
+        column for column in [*FEATURES, LABEL] if column not in frame.columns
+    ]
     if missing:
         sys.exit(f"train.py: {path} has no column {', '.join(missing)}")
 
@@ -139,11 +152,17 @@ def fit_preprocess(train: pd.DataFrame) -> ColumnTransformer:
     sees any data. Scikit-learn and onnxruntime then feed the trees identical values.
     """
     numeric = Pipeline(
-        [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
+        [
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", StandardScaler()),
+        ]
     )
     categorical = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
     preprocess = ColumnTransformer(
-        [("numeric", numeric, NUMERIC), ("categorical", categorical, CATEGORICAL)]
+        [
+            ("numeric", numeric, NUMERIC),
+            ("categorical", categorical, CATEGORICAL),
+        ]
     )
     preprocess.fit(train[FEATURES])
 
@@ -155,7 +174,9 @@ def fit_preprocess(train: pd.DataFrame) -> ColumnTransformer:
     return preprocess
 
 
-def fit_classifier(features: np.ndarray, labels: pd.Series, seed: int) -> GradientBoostingClassifier:
+def fit_classifier(
+    features: np.ndarray, labels: pd.Series, seed: int
+) -> GradientBoostingClassifier:
     """Fit the trees, then move each threshold down to a float32 value.
 
     Scikit-learn casts tree inputs to float32 and compares them with float64 thresholds,
@@ -166,7 +187,9 @@ def fit_classifier(features: np.ndarray, labels: pd.Series, seed: int) -> Gradie
     input equal to the rounded value: scaled integer features often hit this, because
     the midpoint between the scaled values of 59 and 61 is the scaled value of 60.
     """
-    classifier = GradientBoostingClassifier(**CLASSIFIER_PARAMS, random_state=seed)
+    classifier = GradientBoostingClassifier(
+        **CLASSIFIER_PARAMS, random_state=seed
+    )
     classifier.fit(features, labels)
     for tree in classifier.estimators_.ravel():
         thresholds = tree.tree_.threshold
@@ -176,7 +199,9 @@ def fit_classifier(features: np.ndarray, labels: pd.Series, seed: int) -> Gradie
 
 def train_pipeline(train: pd.DataFrame, seed: int) -> Pipeline:
     preprocess = fit_preprocess(train)
-    classifier = fit_classifier(preprocess.transform(train[FEATURES]), train[LABEL], seed)
+    classifier = fit_classifier(
+        preprocess.transform(train[FEATURES]), train[LABEL], seed
+    )
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 
 
@@ -188,15 +213,26 @@ def export_onnx(pipeline: Pipeline) -> onnx.ModelProto:
     float64 and the trees casting to float32. The default Scaler node computes in float32.
     """
     initial_types = [
-        (column, StringTensorType([None, 1]) if column in CATEGORICAL else FloatTensorType([None, 1]))
+        (
+            column,
+            StringTensorType([None, 1])
+            if column in CATEGORICAL
+            else FloatTensorType([None, 1]),
+        )
         for column in FEATURES
     ]
-    return convert_sklearn(
+    model = convert_sklearn(
         pipeline,
         initial_types=initial_types,
         target_opset=TARGET_OPSET,
         options={StandardScaler: {"div": "div_cast"}},
+        name="churn",  # the default graph name is a random UUID
     )
+    # skl2onnx lists opset imports in set order, which varies with PYTHONHASHSEED.
+    imports = sorted(model.opset_import, key=lambda opset: opset.domain)
+    del model.opset_import[:]
+    model.opset_import.extend(imports)
+    return model
 
 
 def onnx_feeds(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -207,19 +243,29 @@ def onnx_feeds(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return feeds
 
 
-def cross_check(session: onnxruntime.InferenceSession, pipeline: Pipeline, holdout: pd.DataFrame) -> dict:
+def cross_check(
+    session: onnxruntime.InferenceSession,
+    pipeline: Pipeline,
+    holdout: pd.DataFrame,
+) -> dict:
     """Compare onnxruntime's outputs with scikit-learn's on the holdout rows and fail on a mismatch."""
     labels, probability_maps = session.run(None, onnx_feeds(holdout))
     classes = pipeline.classes_
-    onnx_probabilities = np.array([[row[c] for c in classes] for row in probability_maps])
+    onnx_probabilities = np.array(
+        [[row[c] for c in classes] for row in probability_maps]
+    )
 
     expected_labels = pipeline.predict(holdout[FEATURES])
     expected_probabilities = pipeline.predict_proba(holdout[FEATURES])
     label_mismatches = int(np.sum(labels != expected_labels))
-    max_difference = float(np.max(np.abs(onnx_probabilities - expected_probabilities)))
+    max_difference = float(
+        np.max(np.abs(onnx_probabilities - expected_probabilities))
+    )
 
     if label_mismatches:
-        sys.exit(f"train.py: onnxruntime and scikit-learn disagree on {label_mismatches} labels")
+        sys.exit(
+            f"train.py: onnxruntime and scikit-learn disagree on {label_mismatches} labels"
+        )
     if max_difference > TOLERANCE:
         sys.exit(
             f"train.py: onnxruntime probabilities differ from scikit-learn's by up to "
@@ -234,7 +280,9 @@ def cross_check(session: onnxruntime.InferenceSession, pipeline: Pipeline, holdo
 
 
 def describe_io(arguments) -> list[dict]:
-    return [{"name": a.name, "type": a.type, "shape": a.shape} for a in arguments]
+    return [
+        {"name": a.name, "type": a.type, "shape": a.shape} for a in arguments
+    ]
 
 
 def main() -> None:
@@ -252,20 +300,34 @@ def main() -> None:
 
     # 2. Fit on the training split and score the holdout split.
     train, holdout = train_test_split(
-        frame, test_size=HOLDOUT_FRACTION, random_state=args.seed, stratify=frame[LABEL]
+        frame,
+        test_size=HOLDOUT_FRACTION,
+        random_state=args.seed,
+        stratify=frame[LABEL],
     )
     pipeline = train_pipeline(train, args.seed)
     holdout_probability = pipeline.predict_proba(holdout[FEATURES])[:, 1]
     metrics = {
-        "holdout_auc": round(float(roc_auc_score(holdout[LABEL], holdout_probability)), 4),
-        "holdout_accuracy": round(float(accuracy_score(holdout[LABEL], pipeline.predict(holdout[FEATURES]))), 4),
+        "holdout_auc": round(
+            float(roc_auc_score(holdout[LABEL], holdout_probability)), 4
+        ),
+        "holdout_accuracy": round(
+            float(
+                accuracy_score(
+                    holdout[LABEL], pipeline.predict(holdout[FEATURES])
+                )
+            ),
+            4,
+        ),
         "holdout_churn_rate": round(float(holdout[LABEL].mean()), 4),
     }
 
     # 3. Export, then check the exported model against scikit-learn.
     model = export_onnx(pipeline)
     model_bytes = model.SerializeToString()
-    session = onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(
+        model_bytes, providers=["CPUExecutionProvider"]
+    )
     crosscheck = cross_check(session, pipeline, holdout)
 
     # 4. Write the model and its card.
@@ -277,12 +339,26 @@ def main() -> None:
         "bytes": len(model_bytes),
         "task": f"binary classification of {LABEL} (1 = the customer left)",
         "pipeline": {
-            "numeric": {"columns": NUMERIC, "steps": ["SimpleImputer(strategy='median')", "StandardScaler()"]},
-            "categorical": {"columns": CATEGORICAL, "steps": ["OneHotEncoder(handle_unknown='ignore')"]},
-            "classifier": {"name": "GradientBoostingClassifier", **CLASSIFIER_PARAMS},
+            "numeric": {
+                "columns": NUMERIC,
+                "steps": [
+                    "SimpleImputer(strategy='median')",
+                    "StandardScaler()",
+                ],
+            },
+            "categorical": {
+                "columns": CATEGORICAL,
+                "steps": ["OneHotEncoder(handle_unknown='ignore')"],
+            },
+            "classifier": {
+                "name": "GradientBoostingClassifier",
+                **CLASSIFIER_PARAMS,
+            },
         },
         "data": {
-            "source": str(args.csv) if args.csv else generator_command(args.rows, args.seed),
+            "source": str(args.csv)
+            if args.csv
+            else generator_command(args.rows, args.seed),
             "rows": len(frame),
             "train_rows": len(train),
             "holdout_rows": len(holdout),
@@ -305,7 +381,16 @@ def main() -> None:
         },
     }
     (out_dir / "model-card.json").write_text(json.dumps(card, indent=2) + "\n")
-    print(json.dumps({"model": str(model_path), "bytes": len(model_bytes), **metrics, **crosscheck}))
+    print(
+        json.dumps(
+            {
+                "model": str(model_path),
+                "bytes": len(model_bytes),
+                **metrics,
+                **crosscheck,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

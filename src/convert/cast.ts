@@ -4,7 +4,13 @@
  * the caller drops that row from every feed. A row may be reported more than once (an
  * invalid UTF-8 value is also a missing one); the caller keeps the first report.
  */
-import type { BigIntColumn, BoolColumn, NumberColumn, SourceColumn, TextColumn } from './columns.js';
+import type {
+  BigIntColumn,
+  BoolColumn,
+  NumberColumn,
+  SourceColumn,
+  TextColumn,
+} from './columns.js';
 
 /** Model input element types that batchscore can feed. */
 export type FeatureType =
@@ -39,7 +45,11 @@ export type FeatureArray =
 export type RejectRow = (row: number, value: string | undefined, reason: string) => void;
 
 /** Casts `source` to `type`. See each cast below for its rules. */
-export function castColumn(source: SourceColumn, type: FeatureType, reject: RejectRow) {
+export function castColumn(
+  source: SourceColumn,
+  type: FeatureType,
+  reject: RejectRow,
+): FeatureArray {
   if (source.kind === 'text' && source.invalid !== null) {
     for (const [row, hex] of source.invalid) {
       reject(row, `0x${hex}`, 'binary value is not valid UTF-8');
@@ -99,12 +109,14 @@ export function parseNumber(text: string): number | undefined {
 }
 
 /**
- * Casts to string. Text is kept as is (not trimmed); integers are written in decimal
- * (`0`, `1`), because skl2onnx models often take a 0/1 column as a string category;
- * float64 values in JavaScript's shortest round-trip form (`0.1`, `1e-7`); float32 values
- * in the shortest form that reads back to the same float32; booleans as `True` and
- * `False`, as Python's `str(bool)` writes them in the data a scikit-learn pipeline is
- * trained on. Null and NaN are missing values and reject the row.
+ * Casts to string. Null and NaN are missing values and reject the row. Otherwise:
+ * - text is kept as is, without trimming;
+ * - integers are written in decimal (`0`, `1`), because skl2onnx models often take a 0/1
+ *   column as a string category;
+ * - float64 values use JavaScript's shortest round-trip form (`0.1`, `1e-7`), and float32
+ *   values the shortest form that reads back as the same float32;
+ * - booleans become `True` and `False`, as Python's `str(bool)` writes them in the data
+ *   that scikit-learn pipelines are trained on.
  */
 function castToString(source: SourceColumn, reject: RejectRow): string[] {
   const missing = 'missing value for string input';
@@ -136,7 +148,7 @@ function formatValue(source: NumberColumn | BigIntColumn | BoolColumn, row: numb
   return String(value);
 }
 
-/** The shortest decimal text that reads back as the float32 `value`, such as 0.1. */
+/** Formats `value` as the shortest decimal text that reads back as the same float32. */
 export function shortestFloat32(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   // 9 significant digits always round-trip a float32 (IEEE 754-2008, section 5.12.2).

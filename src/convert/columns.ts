@@ -7,10 +7,10 @@
  * sliced to the chunk, while the validity bitmap and boolean values are bit-addressed from
  * `Data.offset`.
  */
-import { Buffer, isUtf8 } from 'node:buffer';
+import { Buffer, isAscii, isUtf8 } from 'node:buffer';
 import * as arrow from 'apache-arrow';
 
-/** A column as numbers, with how they should print when a model wants text. */
+/** A column of numbers, with the format to write them in when a model expects text. */
 export interface NumberColumn {
   kind: 'number';
   values: Float64Array;
@@ -34,7 +34,7 @@ export interface BoolColumn {
   valid: Uint8Array | null;
 }
 
-/** A column of text: Utf8, binary holding UTF-8, or decimals written out. */
+/** A column of text: Utf8, binary containing UTF-8, or decimals written out. */
 export interface TextColumn {
   kind: 'text';
   values: (string | null)[];
@@ -103,7 +103,7 @@ function readChunks(type: arrow.DataType, chunks: readonly arrow.Data[], length:
   throw new TypeError(`Cannot read an Arrow ${String(type)} column`);
 }
 
-/** Validity of each row as bytes, or null when no row of any chunk is null. */
+/** Reads the validity of each row as bytes; null when no row of any chunk is null. */
 function readValidity(chunks: readonly arrow.Data[], length: number): Uint8Array | null {
   if (chunks.every((chunk) => chunk.nullCount === 0)) return null;
   const valid = new Uint8Array(length).fill(1);
@@ -210,16 +210,28 @@ function readOffsetChunk(
   const offsets = chunk.valueOffsets as ArrayLike<number | bigint>;
   const bytes = chunk.values as Uint8Array;
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const first = Number(offsets[0] ?? 0);
+  const last = Number(offsets[chunk.length] ?? first);
+
+  // ASCII text, the common case, is decoded in one call; each value is then a slice of it,
+  // which costs far less than one decoder call per value.
+  if (isAscii(buffer.subarray(first, last))) {
+    const text = buffer.toString('latin1', first, last);
+    for (let i = 0; i < chunk.length; i++) {
+      const start = Number(offsets[i]!) - first;
+      column.values[base + i] = text.slice(start, Number(offsets[i + 1]!) - first);
+    }
+    return;
+  }
+
   const binary = arrow.DataType.isBinary(type) || arrow.DataType.isLargeBinary(type);
   for (let i = 0; i < chunk.length; i++) {
-    const start = Number(offsets[i]!);
-    const end = Number(offsets[i + 1]!);
-    if (binary && !isUtf8(buffer.subarray(start, end))) {
-      column.invalid ??= new Map();
-      column.invalid.set(base + i, buffer.subarray(start, Math.min(end, start + 16)).toString('hex'));
-      continue;
+    const value = buffer.subarray(Number(offsets[i]!), Number(offsets[i + 1]!));
+    if (binary && !isUtf8(value)) {
+      (column.invalid ??= new Map()).set(base + i, value.subarray(0, 16).toString('hex'));
+    } else {
+      column.values[base + i] = value.toString('utf8');
     }
-    column.values[base + i] = buffer.toString('utf8', start, end);
   }
 }
 
@@ -315,7 +327,7 @@ function copyEntry(from: SourceColumn, entry: number, to: SourceColumn, row: num
     return;
   }
   if (from.kind === 'text' || to.kind === 'text') return;
-  // Same kind on both sides, so both arrays hold numbers or both hold bigints.
+  // Both columns are of one kind, so both arrays contain numbers or both contain bigints.
   (to.values as unknown as unknown[])[row] = from.values[entry];
   if (to.valid !== null && from.valid !== null) to.valid[row] = from.valid[entry]!;
 }

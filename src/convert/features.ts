@@ -1,9 +1,9 @@
 /**
  * Maps table columns to model inputs and turns a table of rows into onnxruntime feeds.
  *
- * Two ways to match: by name, where each model input is fed from the column of the same
- * name (skl2onnx exports one `[N, 1]` input per column), or through the `features` option,
- * which packs the listed columns in order into the model's single `[N, F]` input.
+ * Columns are matched in one of two ways. By name, each model input is fed from the column
+ * of the same name, as skl2onnx exports one `[N, 1]` input per column. The `features`
+ * option instead packs the listed columns, in order, into the model's single `[N, F]` input.
  */
 import type * as arrow from 'apache-arrow';
 import * as ort from 'onnxruntime-node';
@@ -15,7 +15,7 @@ import { readColumn, unsupportedTypeFix } from './columns.js';
 
 export type { FeatureType } from './cast.js';
 
-/** How one model input is fed. Plain data, safe to post to a worker. */
+/** Binding of one model input to the columns that feed it. Plain data, safe to post. */
 export interface InputBinding {
   /** Model input name. */
   input: string;
@@ -27,7 +27,7 @@ export interface InputBinding {
   shape: number[];
 }
 
-/** Which columns feed which model inputs; the result of {@link resolveFeatures}. */
+/** Bindings of every model input, as {@link resolveFeatures} returns them. */
 export interface FeatureMapping {
   /** `by-name` when each input is fed from its namesake column, else `features`. */
   mode: 'by-name' | 'features';
@@ -41,7 +41,7 @@ export interface ColumnInfo {
   type: arrow.DataType;
 }
 
-/** Where the rows of a table come from, for rejected rows. */
+/** Source of a table's rows, used to locate rejected rows. */
 export interface FeedContext {
   /** One-based source row number of table row `index`. */
   rowNumber(index: number): number;
@@ -188,8 +188,8 @@ function featureType(input: ValueInfo): FeatureType {
 }
 
 /**
- * The shape of the tensor that feeds `input` with `width` values per row, -1 standing for
- * the batch. Null when the input's fixed dims do not hold `width` values per row.
+ * Computes the shape of the tensor that feeds `input` with `width` values per row, with -1
+ * for the batch. Returns null when the input's fixed dims do not take `width` values.
  */
 function tensorShape(input: ValueInfo, width: number): number[] | null {
   // NOTE: a fixed batch dimension, such as 1, is not enforced here; onnxruntime rejects
@@ -240,7 +240,12 @@ function checkColumnType(name: string, type: arrow.DataType, input: string): voi
  * @throws {@link InputError} `ERR_UNSUPPORTED_COLUMN_TYPE` for a column of a type that
  *   cannot be converted.
  */
-export function buildFeeds(table: arrow.Table, mapping: FeatureMapping, context: FeedContext) {
+export function buildFeeds(
+  table: arrow.Table,
+  mapping: FeatureMapping,
+  context: FeedContext,
+): Feeds {
+  // Cast every mapped column once, over all rows, keeping the first rejection of each row.
   const rejections = new Map<number, RejectedRow>();
   const cast = new Map<string, FeatureArray>();
   for (const binding of mapping.inputs) {
@@ -255,6 +260,7 @@ export function buildFeeds(table: arrow.Table, mapping: FeatureMapping, context:
     }
   }
 
+  // Pack the kept rows into one tensor per input.
   const keep = rejections.size === 0 ? null : keptRows(table.numRows, rejections);
   const rows = keep === null ? table.numRows : keep.length;
   const feeds: Record<string, ort.Tensor> = {};
@@ -264,7 +270,7 @@ export function buildFeeds(table: arrow.Table, mapping: FeatureMapping, context:
     feeds[binding.input] = new ort.Tensor(binding.type, pack(values, keep, rows) as never, dims);
   }
   const rejected = [...rejections.entries()].sort(([a], [b]) => a - b).map(([, row]) => row);
-  return { feeds, keep, rows, rejected } satisfies Feeds;
+  return { feeds, keep, rows, rejected };
 }
 
 function columnOf(table: arrow.Table, name: string, input: string, context: FeedContext) {

@@ -54,7 +54,7 @@ export function predictionColumns(
   return columns;
 }
 
-/** The tensor of `column.output`, after checking its row count and width. */
+/** Returns the tensor of `column.output` after checking its row count and width. */
 function outputTensor(
   outputs: ort.InferenceSession.OnnxValueMapType,
   column: ResultColumn,
@@ -74,7 +74,8 @@ function outputTensor(
   const width = rest.reduce((product, dim) => product * dim, 1);
   if (width !== column.width) {
     throw inferenceError(
-      `Output "${column.output}" has ${width} values per row (shape [${tensor.dims.join(', ')}]), ` +
+      `Output "${column.output}" has ${width} values per row ` +
+        `(shape [${tensor.dims.join(', ')}]), ` +
         `but ${column.width} were planned from the shape the model declares`,
     );
   }
@@ -114,7 +115,7 @@ function extractColumn(tensor: ort.Tensor, column: ResultColumn): ColumnValues {
   return out;
 }
 
-/** The class label of the highest probability of each row; null for a row of NaN. */
+/** Finds the class label of the highest probability of each row; null for a row of NaN. */
 function argmaxColumn(
   tensor: ort.Tensor,
   column: ResultColumn,

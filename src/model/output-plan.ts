@@ -1,6 +1,6 @@
 /**
  * Decides, before any row is scored, which model outputs to fetch and which result
- * columns they become, so the writer knows the output schema up front.
+ * columns they become, so the writer has the output schema up front.
  */
 import * as arrow from 'apache-arrow';
 import { ModelError } from '../errors.js';
@@ -39,7 +39,7 @@ export interface ResultColumn {
   argmaxLabels?: string[] | bigint[];
 }
 
-/** Which outputs to fetch and how they become result columns. Plain data, safe to post. */
+/** Fetches and result columns of a model. Plain data, safe to post to a worker. */
 export interface OutputPlan {
   /** Output names to pass to `InferenceSession.run` as fetches. */
   fetch: string[];
@@ -81,7 +81,7 @@ export function planOutputs(info: ModelInfo): OutputPlan {
   return plan;
 }
 
-/** The Arrow data type of a result type. */
+/** Maps a result type to its Arrow data type. */
 export function arrowType(type: ResultType): arrow.DataType {
   switch (type) {
     case 'float32': return new arrow.Float32();
@@ -99,7 +99,7 @@ export function arrowType(type: ResultType): arrow.DataType {
   }
 }
 
-/** The Arrow fields of the result columns, in order, all nullable. */
+/** Builds the Arrow fields of the result columns, in order, all nullable. */
 export function resultFields(plan: OutputPlan): arrow.Field[] {
   return plan.columns.map((column) => new arrow.Field(column.name, arrowType(column.type), true));
 }
@@ -144,8 +144,8 @@ function planZipMapClassifier(info: ModelInfo, zipMap: ZipMapInfo): OutputPlan {
 }
 
 /**
- * The label output of a ZipMap classifier: skl2onnx's `output_label`, else the only
- * int64 or string tensor output of width 1. Undefined when there is none.
+ * Finds the label output of a ZipMap classifier: skl2onnx's `output_label`, else the only
+ * int64 or string tensor output of width 1.
  */
 function findLabelOutput(outputs: ValueInfo[]): ValueInfo | undefined {
   const named = outputs.find((output) => output.name === SKL2ONNX_LABEL);

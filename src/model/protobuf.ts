@@ -22,7 +22,7 @@ export type WireType = (typeof WireType)[keyof typeof WireType];
 export interface ProtoField {
   /** Field number from the `.proto` definition. */
   readonly number: number;
-  /** How the value is encoded. */
+  /** Encoding of the value. */
   readonly wireType: WireType;
   /** The whole field, tag included. */
   readonly raw: Uint8Array;
@@ -178,9 +178,9 @@ export function fieldFloat(field: ProtoField): number {
 }
 
 /**
- * Returns the values of a `repeated int64` field occurrence. Proto2 writers may emit one
- * value per occurrence or, when packed, several in one length-delimited payload; both are
- * valid for the same field, so a reader must accept both.
+ * Returns the values of one occurrence of a `repeated int64` field. A proto2 writer may
+ * emit one value per occurrence or, when packed, several in one length-delimited payload.
+ * Both encodings are valid for the same field, so a reader must accept both.
  */
 export function fieldInt64s(field: ProtoField): bigint[] {
   if (field.wireType !== WireType.LengthDelimited) return [fieldInt64(field)];

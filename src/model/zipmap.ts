@@ -2,7 +2,7 @@
  * skl2onnx and onnxmltools end classifiers in a ZipMap node, whose `seq(map(...))` output
  * onnxruntime-node cannot return: fetching it fails with "Non tensor type is temporarily
  * not supported" (onnxruntime-node 1.31). The ZipMap input, the `[N, C]` float tensor of
- * class probabilities, holds the same numbers. Declaring it as one more graph output
+ * class probabilities, contains the same numbers. Declaring it as one more graph output
  * lets the session fetch it instead, without the user exporting the model again.
  */
 import type { ModelInfo, ZipMapInfo } from './inspect.js';

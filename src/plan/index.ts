@@ -24,11 +24,32 @@ export interface PlanSettings {
   partitionRows: number;
   delimiter: string;
   columnTypes: Record<string, ColumnType> | undefined;
+  /**
+   * Partitions to aim for when the sizes were not set by the user, so that a small input
+   * still keeps every worker busy; null to use the sizes as they are.
+   */
+  minPartitions: number | null;
+}
+
+/** Smallest partition that automatic sizing makes of a file input, in bytes. */
+export const MIN_AUTO_PARTITION_BYTES = 1024 * 1024;
+/** Smallest partition that automatic sizing makes of an in-memory table, in rows. */
+export const MIN_AUTO_PARTITION_ROWS = 10_000;
+
+/** Shrinks a default partition size so that `total` splits into `minPartitions` parts. */
+function autoSize(size: number, total: number, minPartitions: number | null, floor: number) {
+  if (minPartitions === null) return size;
+  return Math.min(size, Math.max(floor, Math.ceil(total / minPartitions)));
 }
 
 /** Splits any supported input into partitions. */
 export async function planInput(input: InputSource, settings: PlanSettings): Promise<InputPlan> {
-  if (input instanceof Table) return planTable(input, settings.partitionRows);
+  if (input instanceof Table) {
+    const rows = autoSize(
+      settings.partitionRows, input.numRows, settings.minPartitions, MIN_AUTO_PARTITION_ROWS,
+    );
+    return planTable(input, rows);
+  }
   if (typeof input === 'string') return planFiles([input], settings);
   if (isAsyncIterable(input)) return planBatchStream(input, settings.partitionRows);
   if (Array.isArray(input)) return planFiles(input as readonly string[], settings);
@@ -73,6 +94,13 @@ async function planBatchStream(
 
 async function planFiles(paths: readonly string[], settings: PlanSettings): Promise<InputPlan> {
   const files = await expandInputs(paths, settings.format);
+  const totalBytes = files.reduce((sum, file) => sum + file.size, 0);
+  settings = {
+    ...settings,
+    partitionBytes: autoSize(
+      settings.partitionBytes, totalBytes, settings.minPartitions, MIN_AUTO_PARTITION_BYTES,
+    ),
+  };
   const planned: Array<PartitionSource[] | InputFile> = [];
   let columns: InputColumn[] | undefined;
   let rows: number | null = 0;

@@ -63,7 +63,9 @@ export function validateRunOptions(options: PartitionedRunOptions): void {
 
 /** Plans the input of a run from its options. */
 export function planRunInput(options: PartitionedRunOptions): Promise<InputPlan> {
+  const sizedByUser = options.partitionBytes !== undefined || options.partitionRows !== undefined;
   return planInput(options.input, {
+    minPartitions: sizedByUser ? null : workerCount(options) * 2,
     format: options.format,
     partitionBytes: options.partitionBytes ?? DEFAULT_PARTITION_BYTES,
     partitionRows: options.partitionRows ?? DEFAULT_PARTITION_ROWS,
@@ -89,7 +91,7 @@ export async function runPartitioned(
 
   const staging = await prepareOutput(output, options.mode ?? DEFAULT_WRITE_MODE, runId);
   const config = workerConfig(options, spec, runId);
-  const workers = options.workers ?? availableParallelism();
+  const workers = workerCount(options);
   const pool = new Piscina({
     filename: WORKER_URL.href,
     minThreads: workers,
@@ -118,6 +120,10 @@ export async function runPartitioned(
   } finally {
     await pool.destroy();
   }
+}
+
+function workerCount(options: PartitionedRunOptions): number {
+  return options.workers ?? availableParallelism();
 }
 
 function workerConfig(options: PartitionedRunOptions, spec: RunSpec, runId: string): WorkerConfig {
@@ -221,8 +227,10 @@ async function dispatch(
   await Promise.all(inFlight);
   options.signal?.removeEventListener('abort', stop);
 
+  if (options.signal?.aborted === true) {
+    throw new AbortError(undefined, { cause: options.signal.reason });
+  }
   if (failure !== undefined) throw failure;
-  if (options.signal?.aborted === true) throw new AbortError(undefined, { cause: options.signal.reason });
   return results;
 }
 

@@ -21,15 +21,19 @@ export interface PartitionModule {
 
 /** Loads a user worker module once per worker and applies it to partitions. */
 export class MapHandler {
-  private module: PartitionModule | undefined;
+  private loading: Promise<PartitionModule> | undefined;
 
   constructor(
     private readonly modulePath: string,
     private readonly options: unknown,
   ) {}
 
-  /** Imports the module and awaits its `setup`. Called once, before the first partition. */
-  async init(): Promise<void> {
+  /** Imports the module and awaits its `setup`. Runs once; later calls share it. */
+  init(): Promise<PartitionModule> {
+    return (this.loading ??= this.load());
+  }
+
+  private async load(): Promise<PartitionModule> {
     const url = this.modulePath.startsWith('file:')
       ? this.modulePath
       : pathToFileURL(this.modulePath).href;
@@ -40,14 +44,15 @@ export class MapHandler {
         fix: 'Export `processPartition(table, context)` returning an Arrow Table',
       });
     }
-    this.module = loaded as PartitionModule;
-    await this.module.setup?.(this.options);
+    const module = loaded as PartitionModule;
+    await module.setup?.(this.options);
+    return module;
   }
 
   /** Applies the user's function to one partition. */
   async process(read: ReadResult, context: PartitionContext): Promise<Table> {
-    if (this.module === undefined) await this.init();
-    const result = await (this.module as PartitionModule).processPartition(read.table, context);
+    const module = await this.init();
+    const result = await module.processPartition(read.table, context);
     if (!(result instanceof Table)) {
       throw new BatchscoreError('ERR_TRANSFORM', 'processPartition did not return an Arrow Table', {
         file: this.modulePath,

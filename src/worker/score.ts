@@ -35,9 +35,14 @@ export class ScoreHandler {
     this.scoredAt = BigInt(spec.scoredAtMicros);
   }
 
+  /** Creates the session and loads the transform. Runs once; later calls share it. */
+  init(): Promise<Loaded> {
+    return (this.loading ??= this.load());
+  }
+
   /** Transforms, converts, scores and assembles one partition. */
   async process(read: ReadResult, context: PartitionContext, timings: StageTimings) {
-    const loaded = await (this.loading ??= this.load());
+    const loaded = await this.init();
 
     let started = performance.now();
     const table = await this.applyTransform(loaded, read.table, context);

@@ -21,6 +21,10 @@ const handler = config.handler.kind === 'score'
   ? new ScoreHandler(config.handler)
   : new MapHandler(config.handler.module, config.handler.options);
 
+// Start loading the model or module while the main thread still plans the input. A
+// failure is raised again by the first task, which reports it with the partition.
+handler.init().catch(() => {});
+
 /** Reads, processes and writes one partition. Never throws: failures are returned. */
 export default async function processTask(task: PartitionTask): Promise<TaskResult> {
   try {
