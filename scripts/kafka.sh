@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Run one Apache Kafka node (broker and KRaft controller in one JVM) on 127.0.0.1 for
 # the tests that need a real broker. The jars come from Maven Central through
-# scripts/kafka/pom.xml; the jars, config, data, pid file and log live in .cache/kafka/.
+# scripts/kafka/pom.xml. The jars, config, data, pid file and log live in .cache/kafka/.
 #
 # Usage: scripts/kafka.sh start | stop [--clean] | status | topics [TopicCommand options]
 #   start          Download the jars if needed, format the storage on first use, start
 #                  the node and wait until it accepts clients. Prints the bootstrap
-#                  server (127.0.0.1:PORT) as the last line of stdout. Exits 0 if the
-#                  node is already running.
+#                  server (127.0.0.1:PORT) as the last line of stdout. If the node is
+#                  already running, prints its bootstrap server and exits 0.
 #   stop           Send SIGTERM, wait up to KAFKA_STOP_TIMEOUT seconds, then SIGKILL.
 #                  --clean also deletes the data, the config and the logs (not the jars).
-#   status         Prints whether the node runs; exits 0 if it does, 3 if it does not.
-#   topics         Runs Kafka's TopicCommand against the node; with no options, --list.
+#   status         Prints whether the node is running and on which port. Exits 0 if it
+#                  is, 3 if it is not.
+#   topics         Runs Kafka's TopicCommand against the node, with --list if no options.
 #                  Example: scripts/kafka.sh topics --create --topic t --partitions 3
 #
 # Environment:
@@ -21,7 +22,7 @@
 #   KAFKA_OPTS             extra JVM options for the node
 #   KAFKA_START_TIMEOUT    seconds to wait for the node to accept clients (default 90)
 #   KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM before SIGKILL (default 30)
-#   JAVA_HOME              Java 17 or newer; otherwise `java` on PATH
+#   JAVA_HOME              Java 17 or newer (default: `java` on PATH)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,9 +40,10 @@ heap_opts="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 start_timeout="${KAFKA_START_TIMEOUT:-90}"
 stop_timeout="${KAFKA_STOP_TIMEOUT:-30}"
 
-# The line KafkaRaftServer logs once the broker serves requests; an open port alone
-# is not enough, because the socket is bound before the metadata log is replayed.
-# NOTE: this text is checked against Kafka 4.4.0 only; recheck it after an upgrade.
+# The line KafkaRaftServer logs once the broker serves requests. An open port alone is
+# not enough, because Kafka creates the listener before the broker has caught up with
+# the metadata log and processes requests only after that.
+# NOTE: this text is checked against Kafka 4.4.0 only, so recheck it after an upgrade.
 ready_message='Kafka Server started'
 
 fail() {
@@ -63,7 +65,7 @@ check_settings() {
     fi
   done
   if [[ "$port" == "$controller_port" ]]; then
-    fail "KAFKA_PORT and KAFKA_CONTROLLER_PORT are both $port; set them to different ports."
+    fail "KAFKA_PORT and KAFKA_CONTROLLER_PORT are both $port. Set them to different ports."
   fi
   for name in KAFKA_START_TIMEOUT KAFKA_STOP_TIMEOUT; do
     value="${!name:-}"
@@ -82,13 +84,13 @@ find_java() {
     java="$(command -v java || true)"
   fi
   if [[ -z "$java" || ! -x "$java" ]]; then
-    fail "java not found; install Java 17 or newer, or set JAVA_HOME."
+    fail "java not found. Install Java 17 or newer, or set JAVA_HOME."
   fi
   version="$("$java" -XshowSettings:properties -version 2>&1 |
     sed -n 's/^ *java\.specification\.version = //p')"
   if ! [[ "$version" =~ ^[0-9]+$ ]] || ((version < 17)); then
-    fail "expected Java 17 or newer for Kafka 4.x, got '${version:-unknown}' from $java;" \
-      "set JAVA_HOME to a newer JDK."
+    fail "expected Java 17 or newer for Kafka 4.x, got '${version:-unknown}' from $java." \
+      "Set JAVA_HOME to a newer JDK."
   fi
   echo "$java"
 }
@@ -102,7 +104,7 @@ fetch_jars() {
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$expected" ]]; then
     return
   fi
-  command -v mvn >/dev/null 2>&1 || fail "mvn not found; install Maven 3.6 or newer."
+  command -v mvn >/dev/null 2>&1 || fail "mvn not found. Install Maven 3.6.1 or newer."
 
   log "downloading the Kafka jars with Maven (log: $cache/maven.log)"
   rm -rf "$partial"
@@ -111,7 +113,7 @@ fetch_jars() {
     -DincludeScope=runtime -DoutputDirectory="$partial" \
     >"$cache/maven.log" 2>&1; then
     tail -n 30 "$cache/maven.log" >&2
-    fail "Maven failed to download the jars listed in $pom; see $cache/maven.log."
+    fail "Maven failed to download the jars listed in $pom. See $cache/maven.log."
   fi
 
   echo "$expected" >"$partial/.pom.sha256"
@@ -122,7 +124,7 @@ fetch_jars() {
 write_config() {
   mkdir -p "$config" "$data"
   cat >"$config/server.properties" <<EOF
-# Written by scripts/kafka.sh on every start; edit the script, not this file.
+# scripts/kafka.sh rewrites this file on every start, so edit the script instead.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
@@ -141,8 +143,9 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 min.insync.replicas=1
 
-# Fewer partitions than the default 50 make the first group join and the first
-# transaction faster, because each partition of an internal topic is created then.
+# The broker creates __consumer_offsets and __transaction_state, with all their
+# partitions, on the first group join and the first transaction. 5 partitions instead
+# of the default 50 keep that step short on a test node.
 offsets.topic.num.partitions=5
 transaction.state.log.num.partitions=5
 
@@ -202,6 +205,13 @@ running_pid() {
   echo "$pid"
 }
 
+# Print the client port of the running node from its config, which may differ from
+# KAFKA_PORT in this shell if the node was started with another value.
+running_port() {
+  sed -n 's|^advertised\.listeners=PLAINTEXT://127\.0\.0\.1:||p' "$config/server.properties" \
+    2>/dev/null || true
+}
+
 port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
@@ -218,14 +228,14 @@ start() {
   take_lock
   if pid="$(running_pid)"; then
     log "already running (pid $pid)"
-    echo "127.0.0.1:$port"
+    echo "127.0.0.1:$(running_port)"
     return
   fi
   rm -f "$pid_file"
   for p in "$port" "$controller_port"; do
     if port_open "$p"; then
-      fail "port $p on 127.0.0.1 is in use by another program;" \
-        "stop it or set KAFKA_PORT and KAFKA_CONTROLLER_PORT."
+      fail "port $p on 127.0.0.1 is in use by another program." \
+        "Stop it, or set KAFKA_PORT and KAFKA_CONTROLLER_PORT."
     fi
   done
 
@@ -256,16 +266,18 @@ start() {
   deadline=$((SECONDS + start_timeout))
   while true; do
     if ! pid="$(running_pid)"; then
+      rm -f "$pid_file"
       tail -n 40 "$log_file" >&2
-      fail "the node exited during startup; the full log is $log_file."
+      fail "the node exited during startup. The full log is $log_file."
     fi
     if port_open "$port" && grep -q "$ready_message" "$log_file" 2>/dev/null; then
       break
     fi
     if ((SECONDS >= deadline)); then
       tail -n 40 "$log_file" >&2
-      fail "the node did not accept clients on 127.0.0.1:$port within ${start_timeout}s" \
-        "(KAFKA_START_TIMEOUT); it is still running as pid $pid, and its log is $log_file."
+      fail "timed out after ${start_timeout}s (KAFKA_START_TIMEOUT) waiting for the node" \
+        "to serve clients on 127.0.0.1:$port. It is still running as pid $pid," \
+        "and its log is $log_file."
     fi
     sleep 0.5
   done
@@ -279,7 +291,7 @@ stop() {
   case "${1:-}" in
     '') ;;
     --clean) clean=true ;;
-    *) fail "unknown option '$1' for stop; expected --clean or nothing." ;;
+    *) fail "unknown option '$1' for stop. Expected --clean or no option." ;;
   esac
   take_lock
 
@@ -290,7 +302,8 @@ stop() {
       sleep 0.2
     done
     if kill -0 "$pid" 2>/dev/null; then
-      log "no exit ${stop_timeout}s after SIGTERM (KAFKA_STOP_TIMEOUT); sending SIGKILL to $pid"
+      log "pid $pid did not exit ${stop_timeout}s after SIGTERM (KAFKA_STOP_TIMEOUT)," \
+        "so sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
       while kill -0 "$pid" 2>/dev/null; do
         sleep 0.1
@@ -311,7 +324,7 @@ stop() {
 status() {
   local pid
   if pid="$(running_pid)"; then
-    echo "running (pid $pid) on 127.0.0.1:$port"
+    echo "running (pid $pid) on 127.0.0.1:$(running_port)"
   else
     echo "not running"
     exit 3
@@ -320,11 +333,11 @@ status() {
 
 topics() {
   local java
-  running_pid >/dev/null || fail "not running; start it with scripts/kafka.sh start."
+  running_pid >/dev/null || fail "not running. Start it with scripts/kafka.sh start."
   java="$(find_java)"
   (($# > 0)) || set -- --list
   "$java" -cp "$lib/*" -Dlog4j2.configurationFile="$config/tools-log4j2.properties" \
-    org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$port" "$@"
+    org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$(running_port)" "$@"
 }
 
 check_settings

@@ -1,14 +1,15 @@
 """Train the churn example's model and export it to ONNX.
 
-Generates customers with ``generate.mjs`` (or reads ``--csv``), fits a scikit-learn
-pipeline, writes ``model/churn.onnx`` and ``model/model-card.json``, and checks that
-onnxruntime reproduces scikit-learn's labels and probabilities on the holdout rows.
+Generates customers with ``generate.mjs`` (or reads ``--csv``), fits a
+scikit-learn pipeline, and writes ``model/churn.onnx`` and
+``model/model-card.json``. Before writing, it checks that onnxruntime
+reproduces scikit-learn's labels and probabilities on the holdout rows.
 
-The exported model has one input per feature column, named like the CSV column, with
-shape [None, 1]: FLOAT for numeric columns (integers included, and NaN for a blank
-``total_charges``) and STRING for categorical ones. Its outputs are skl2onnx's defaults
-for a classifier: ``output_label`` (INT64 [None]) and ``output_probability``, a sequence
-of maps from class (0 or 1) to probability, produced by a ZipMap node.
+The model has one input per feature column, named like the CSV column, with
+shape [None, 1]. Numeric columns, integers included, are FLOAT, and a blank
+``total_charges`` is NaN. Categorical columns are STRING. The outputs are
+skl2onnx's defaults for a classifier: ``output_label`` (INT64 [None]) and
+``output_probability``, a ZipMap sequence of {class: probability} maps.
 
 Run from the repository root after ``scripts/python-env.sh``::
 
@@ -79,25 +80,26 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--csv",
         type=Path,
-        help="customers CSV to train on (default: generate --rows rows with --seed)",
+        help="customers CSV to train on (default: generate one)",
     )
     parser.add_argument(
         "--rows",
         type=int,
         default=50_000,
-        help="rows to generate (default 50000)",
+        help="rows to generate when --csv is not given (default 50000)",
     )
     parser.add_argument(
         "--seed",
         type=int,
         default=42,
-        help="seed of the generator, the holdout split and the classifier (default 42)",
+        help="seed of the generator, the split and the classifier (default 42)",
     )
     parser.add_argument(
         "--out-dir",
         type=Path,
         default=EXAMPLE_DIR / "model",
-        help="folder for churn.onnx and model-card.json (default examples/churn/model)",
+        help="folder for churn.onnx and model-card.json "
+        "(default examples/churn/model)",
     )
     return parser.parse_args()
 
@@ -112,20 +114,18 @@ def generate_csv(path: Path, rows: int, seed: int) -> None:
 
 
 def read_customers(path: Path) -> pd.DataFrame:
-    """Read the CSV, rounding numeric features to float32, the type the ONNX model takes."""
+    """Read the CSV, rounding numeric features to float32 like the model."""
     frame = pd.read_csv(
         path,
         dtype={column: str for column in CATEGORICAL},
         keep_default_na=False,
         na_values={"total_charges": [""]},
     )
-    missing = [
-        column for column in [*FEATURES, LABEL] if column not in frame.columns
-    ]
+    missing = [c for c in [*FEATURES, LABEL] if c not in frame.columns]
     if missing:
         sys.exit(f"train.py: {path} has no column {', '.join(missing)}")
 
-    # The values stay float64, which makes StandardScaler compute in float64 like the
+    # The values stay float64, so StandardScaler computes in float64 like the
     # exported graph does (see export_onnx).
     for column in NUMERIC:
         frame[column] = frame[column].astype(np.float32).astype(np.float64)
@@ -145,11 +145,12 @@ def round_down_to_float32(values: np.ndarray) -> np.ndarray:
 
 
 def fit_preprocess(train: pd.DataFrame) -> ColumnTransformer:
-    """Fit imputation, scaling and one-hot encoding, with float32-exact parameters.
+    """Fit imputation, scaling and one-hot encoding with float32 parameters.
 
-    The ONNX Imputer node stores its fill values as float32, and skl2onnx rounds the
-    scaler's means to float32 as well, so both are rounded here before the classifier
-    sees any data. Scikit-learn and onnxruntime then feed the trees identical values.
+    The ONNX Imputer node stores its fill values as float32, and skl2onnx
+    rounds the scaler's means to float32. Both are rounded here before the
+    classifier is fitted, so scikit-learn and onnxruntime feed the trees
+    identical values.
     """
     numeric = Pipeline(
         [
@@ -179,13 +180,14 @@ def fit_classifier(
 ) -> GradientBoostingClassifier:
     """Fit the trees, then move each threshold down to a float32 value.
 
-    Scikit-learn casts tree inputs to float32 and compares them with float64 thresholds,
-    while ONNX TreeEnsemble nodes store float32 thresholds. For a float32 input x,
-    x <= t holds exactly when x <= (largest float32 <= t), so the rounded thresholds
-    leave scikit-learn's predictions unchanged and make onnxruntime's match them.
-    Rounding to the nearest float32, as the converter would, flips the split for an
-    input equal to the rounded value: scaled integer features often hit this, because
-    the midpoint between the scaled values of 59 and 61 is the scaled value of 60.
+    Scikit-learn casts tree inputs to float32 and compares them with float64
+    thresholds, but ONNX TreeEnsemble nodes store float32 thresholds. For a
+    float32 input x, x <= t holds exactly when x <= (largest float32 <= t).
+    So the rounded thresholds leave scikit-learn's predictions unchanged and
+    make onnxruntime's match them. The converter rounds to the nearest float32
+    instead, which flips the split for an input equal to the rounded value.
+    Scaled integer features hit this often: the midpoint between the scaled
+    values of 59 and 61 is the scaled value of 60.
     """
     classifier = GradientBoostingClassifier(
         **CLASSIFIER_PARAMS, random_state=seed
@@ -199,28 +201,26 @@ def fit_classifier(
 
 def train_pipeline(train: pd.DataFrame, seed: int) -> Pipeline:
     preprocess = fit_preprocess(train)
-    classifier = fit_classifier(
-        preprocess.transform(train[FEATURES]), train[LABEL], seed
-    )
+    features = preprocess.transform(train[FEATURES])
+    classifier = fit_classifier(features, train[LABEL], seed)
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 
 
 def export_onnx(pipeline: Pipeline) -> onnx.ModelProto:
     """Convert with one [None, 1] input per feature column.
 
-    StandardScaler is exported as Cast to double, Sub, Div and Cast back to float
-    (skl2onnx's "div_cast" option), which rounds once, like scikit-learn computing in
-    float64 and the trees casting to float32. The default Scaler node computes in float32.
+    StandardScaler becomes Cast to double, Sub, Div and Cast back to float
+    (skl2onnx's "div_cast" option). That rounds once to float32, as
+    scikit-learn does when it scales in float64 and the trees cast to float32.
+    The default Scaler node computes in float32 and can differ by one ulp.
     """
-    initial_types = [
-        (
-            column,
-            StringTensorType([None, 1])
-            if column in CATEGORICAL
-            else FloatTensorType([None, 1]),
+    initial_types = []
+    for column in FEATURES:
+        tensor_type = (
+            StringTensorType if column in CATEGORICAL else FloatTensorType
         )
-        for column in FEATURES
-    ]
+        initial_types.append((column, tensor_type([None, 1])))
+
     model = convert_sklearn(
         pipeline,
         initial_types=initial_types,
@@ -228,7 +228,8 @@ def export_onnx(pipeline: Pipeline) -> onnx.ModelProto:
         options={StandardScaler: {"div": "div_cast"}},
         name="churn",  # the default graph name is a random UUID
     )
-    # skl2onnx lists opset imports in set order, which varies with PYTHONHASHSEED.
+    # skl2onnx lists opset imports in set order, which varies with
+    # PYTHONHASHSEED, so sort them to keep the file byte-identical.
     imports = sorted(model.opset_import, key=lambda opset: opset.domain)
     del model.opset_import[:]
     model.opset_import.extend(imports)
@@ -243,39 +244,48 @@ def onnx_feeds(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return feeds
 
 
+def holdout_metrics(pipeline: Pipeline, holdout: pd.DataFrame) -> dict:
+    labels = holdout[LABEL]
+    probability = pipeline.predict_proba(holdout[FEATURES])[:, 1]
+    predicted = pipeline.predict(holdout[FEATURES])
+    return {
+        "holdout_auc": round(float(roc_auc_score(labels, probability)), 4),
+        "holdout_accuracy": round(float(accuracy_score(labels, predicted)), 4),
+        "holdout_churn_rate": round(float(labels.mean()), 4),
+    }
+
+
 def cross_check(
     session: onnxruntime.InferenceSession,
     pipeline: Pipeline,
     holdout: pd.DataFrame,
 ) -> dict:
-    """Compare onnxruntime's outputs with scikit-learn's on the holdout rows and fail on a mismatch."""
+    """Compare onnxruntime with scikit-learn on the holdout rows.
+
+    Exits on any label mismatch or a probability difference over TOLERANCE.
+    """
     labels, probability_maps = session.run(None, onnx_feeds(holdout))
     classes = pipeline.classes_
-    onnx_probabilities = np.array(
-        [[row[c] for c in classes] for row in probability_maps]
-    )
+    actual = np.array([[row[c] for c in classes] for row in probability_maps])
+    expected = pipeline.predict_proba(holdout[FEATURES])
+    mismatches = int(np.sum(labels != pipeline.predict(holdout[FEATURES])))
+    difference = float(np.max(np.abs(actual - expected)))
 
-    expected_labels = pipeline.predict(holdout[FEATURES])
-    expected_probabilities = pipeline.predict_proba(holdout[FEATURES])
-    label_mismatches = int(np.sum(labels != expected_labels))
-    max_difference = float(
-        np.max(np.abs(onnx_probabilities - expected_probabilities))
-    )
-
-    if label_mismatches:
+    if mismatches:
         sys.exit(
-            f"train.py: onnxruntime and scikit-learn disagree on {label_mismatches} labels"
+            f"train.py: onnxruntime and scikit-learn disagree on "
+            f"{mismatches} labels"
         )
-    if max_difference > TOLERANCE:
+    if difference > TOLERANCE:
         sys.exit(
-            f"train.py: onnxruntime probabilities differ from scikit-learn's by up to "
-            f"{max_difference:.3g}, more than the tolerance {TOLERANCE}"
+            f"train.py: onnxruntime probabilities differ from scikit-learn's "
+            f"by up to {difference:.3g}, more than the tolerance {TOLERANCE}"
         )
     return {
         "rows": len(holdout),
         "tolerance": TOLERANCE,
-        "max_abs_probability_difference": max_difference,
-        "label_mismatches": label_mismatches,
+        "max_abs_probability_difference": difference,
+        "label_mismatches": mismatches,
     }
 
 
@@ -283,6 +293,49 @@ def describe_io(arguments) -> list[dict]:
     return [
         {"name": a.name, "type": a.type, "shape": a.shape} for a in arguments
     ]
+
+
+def describe_data(args, frame, train, holdout) -> dict:
+    if args.csv:
+        source = str(args.csv)
+    else:
+        source = generator_command(args.rows, args.seed)
+    return {
+        "source": source,
+        "rows": len(frame),
+        "train_rows": len(train),
+        "holdout_rows": len(holdout),
+        "split_seed": args.seed,
+    }
+
+
+def describe_pipeline() -> dict:
+    return {
+        "numeric": {
+            "columns": NUMERIC,
+            "steps": ["SimpleImputer(strategy='median')", "StandardScaler()"],
+        },
+        "categorical": {
+            "columns": CATEGORICAL,
+            "steps": ["OneHotEncoder(handle_unknown='ignore')"],
+        },
+        "classifier": {
+            "name": "GradientBoostingClassifier",
+            **CLASSIFIER_PARAMS,
+        },
+    }
+
+
+def package_versions() -> dict:
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "skl2onnx": skl2onnx.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+    }
 
 
 def main() -> None:
@@ -306,21 +359,7 @@ def main() -> None:
         stratify=frame[LABEL],
     )
     pipeline = train_pipeline(train, args.seed)
-    holdout_probability = pipeline.predict_proba(holdout[FEATURES])[:, 1]
-    metrics = {
-        "holdout_auc": round(
-            float(roc_auc_score(holdout[LABEL], holdout_probability)), 4
-        ),
-        "holdout_accuracy": round(
-            float(
-                accuracy_score(
-                    holdout[LABEL], pipeline.predict(holdout[FEATURES])
-                )
-            ),
-            4,
-        ),
-        "holdout_churn_rate": round(float(holdout[LABEL].mean()), 4),
-    }
+    metrics = holdout_metrics(pipeline, holdout)
 
     # 3. Export, then check the exported model against scikit-learn.
     model = export_onnx(pipeline)
@@ -338,59 +377,21 @@ def main() -> None:
         "sha256": hashlib.sha256(model_bytes).hexdigest(),
         "bytes": len(model_bytes),
         "task": f"binary classification of {LABEL} (1 = the customer left)",
-        "pipeline": {
-            "numeric": {
-                "columns": NUMERIC,
-                "steps": [
-                    "SimpleImputer(strategy='median')",
-                    "StandardScaler()",
-                ],
-            },
-            "categorical": {
-                "columns": CATEGORICAL,
-                "steps": ["OneHotEncoder(handle_unknown='ignore')"],
-            },
-            "classifier": {
-                "name": "GradientBoostingClassifier",
-                **CLASSIFIER_PARAMS,
-            },
-        },
-        "data": {
-            "source": str(args.csv)
-            if args.csv
-            else generator_command(args.rows, args.seed),
-            "rows": len(frame),
-            "train_rows": len(train),
-            "holdout_rows": len(holdout),
-            "split_seed": args.seed,
-        },
+        "pipeline": describe_pipeline(),
+        "data": describe_data(args, frame, train, holdout),
         "inputs": describe_io(session.get_inputs()),
         "outputs": describe_io(session.get_outputs()),
         "opset": TARGET_OPSET,
         "ir_version": model.ir_version,
         "metrics": metrics,
         "onnxruntime_crosscheck": crosscheck,
-        "versions": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-            "scikit-learn": sklearn.__version__,
-            "skl2onnx": skl2onnx.__version__,
-            "onnx": onnx.__version__,
-            "onnxruntime": onnxruntime.__version__,
-        },
+        "versions": package_versions(),
     }
-    (out_dir / "model-card.json").write_text(json.dumps(card, indent=2) + "\n")
-    print(
-        json.dumps(
-            {
-                "model": str(model_path),
-                "bytes": len(model_bytes),
-                **metrics,
-                **crosscheck,
-            }
-        )
-    )
+    card_text = json.dumps(card, indent=2) + "\n"
+    (out_dir / "model-card.json").write_text(card_text)
+
+    summary = {"model": str(model_path), "bytes": len(model_bytes)}
+    print(json.dumps({**summary, **metrics, **crosscheck}))
 
 
 if __name__ == "__main__":

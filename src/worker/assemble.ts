@@ -1,5 +1,6 @@
+import type {
+  Table} from 'apache-arrow';
 import {
-  Table,
   TimestampMicrosecond,
   Utf8,
   makeData,

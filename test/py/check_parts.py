@@ -1,23 +1,27 @@
-"""Check the part files of one batchscore run with pyarrow, an independent reader.
+"""Check the part files of one batchscore run with pyarrow.
 
 Usage::
 
-    .venv/bin/python test/py/check_parts.py OUT_DIR [--expect-rows N] [--expect-columns a,b,c]
+    .venv/bin/python test/py/check_parts.py OUT_DIR \
+        [--expect-rows N] [--expect-columns a,b,c]
 
-Reads every ``part-*.parquet`` or ``part-*.arrow`` file in OUT_DIR and checks that:
+Reads every ``part-*.parquet`` or ``part-*.arrow`` file in OUT_DIR, with
+pyarrow as a reader independent of the library, and checks that:
 
 - all parts have the same schema (field names, types and nullability);
 - ``model_version`` is a string column whose one distinct value equals the
   ``batchscore.model_version`` metadata value;
-- ``scored_at`` is a UTC timestamp column (any unit) with one distinct value and no nulls;
-- every part's key-value metadata (the Parquet footer's, or the Arrow schema's) has
-  ``batchscore.model_version``, ``batchscore.model_sha256``, ``batchscore.version`` and
-  ``batchscore.run_id``, with the same values in every part;
-- the total row count and the column names match ``--expect-rows`` and ``--expect-columns``
-  when they are given.
+- ``scored_at`` is a UTC timestamp column (any unit) with one distinct value
+  and no nulls;
+- the key-value metadata of every part (the Parquet footer's, or the Arrow
+  schema's) has ``batchscore.model_version``, ``batchscore.model_sha256``,
+  ``batchscore.version`` and ``batchscore.run_id``, with the same values in
+  every part;
+- the total row count and the column names match ``--expect-rows`` and
+  ``--expect-columns`` when they are given.
 
-Prints a JSON summary to stdout. Exits with 1 after listing each failed check on stderr,
-and with 2 on invalid arguments.
+Prints a JSON summary to stdout. Exits with 1 after printing each failed
+check to stderr, and with 2 on invalid arguments.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ class Part:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Check the part files that one batchscore run wrote to a folder."
+        description="Check the part files of one batchscore run."
     )
     parser.add_argument(
         "out_dir",
@@ -71,7 +75,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def decode_metadata(raw: dict[bytes, bytes] | None) -> dict[str, str]:
-    """Decode key-value metadata, replacing the base64 Arrow schema blob with its size."""
+    """Decode key-value metadata, showing only the size of the Arrow schema."""
     decoded = {}
     for key, value in (raw or {}).items():
         name = key.decode("utf-8", errors="replace")
@@ -136,7 +140,10 @@ def describe_schema(schema: pa.Schema) -> str:
 
 
 def check_metadata(parts: list[Part], errors: list[str]) -> dict[str, str]:
-    """Check the required keys in every part; return the first part's metadata."""
+    """Check the required keys in every part.
+
+    Return the first part's metadata.
+    """
     first = parts[0]
     for part in parts:
         missing = [key for key in REQUIRED_METADATA if key not in part.metadata]
@@ -145,12 +152,10 @@ def check_metadata(parts: list[Part], errors: list[str]) -> dict[str, str]:
                 f"{part.path.name}: metadata has no {', '.join(missing)}"
             )
         for key in REQUIRED_METADATA:
-            value, expected = part.metadata.get(key), first.metadata.get(key)
-            if (
-                key in part.metadata
-                and key in first.metadata
-                and value != expected
-            ):
+            if key not in part.metadata or key not in first.metadata:
+                continue
+            value, expected = part.metadata[key], first.metadata[key]
+            if value != expected:
                 errors.append(
                     f"{part.path.name}: metadata {key} is {value!r}, "
                     f"but {first.path.name} has {expected!r}"
@@ -186,8 +191,8 @@ def check_model_version(
         errors.append(f"model_version has {nulls} null values")
     if table.num_rows and values != [expected]:
         errors.append(
-            f"model_version values {values!r} differ from metadata batchscore.model_version "
-            f"{expected!r}"
+            f"model_version values {values!r} differ from the metadata value "
+            f"batchscore.model_version={expected!r}"
         )
     return {"type": str(column_type), "values": values}
 
@@ -252,13 +257,14 @@ def check(args: argparse.Namespace) -> tuple[dict, list[str]]:
         try:
             parts.append(read_part(path))
         except (OSError, pa.ArrowException) as error:
-            errors.append(f"{path.name}: cannot be read: {error}")
+            errors.append(f"{path.name}: read failed: {error}")
     if not parts:
         return summary, errors
 
     check_schemas(parts, errors)
     metadata = check_metadata(parts, errors)
-    # Concatenating needs equal schemas; compare against the first part's schema only.
+    # Concatenation needs equal schemas, so parts whose schema differs from the
+    # first part's are left out of the column checks.
     same_schema = [
         p.table
         for p in parts
