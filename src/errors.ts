@@ -34,7 +34,9 @@ export type ErrorCode =
   | 'ERR_TRANSFORM'
   | 'ERR_OUTPUT_NOT_WRITABLE'
   | 'ERR_OUTPUT_EXISTS'
+  | 'ERR_OUTPUT_LOCKED'
   | 'ERR_WORKER_CRASHED'
+  | 'ERR_PARTITION_TIMEOUT'
   | 'ERR_ABORTED';
 
 /** Options accepted by every error constructor. */

@@ -22,10 +22,16 @@ export interface PartitionResult {
   rowsRejected: number;
   /** Bytes of the staged part file. */
   bytes: number;
-  /** Worker thread that handled the partition. */
+  /** Worker thread that handled the partition; -1 for a reused part. */
   threadId: number;
   /** Per-stage timings. */
   timings: StageTimings;
+  /** True when the part was reused from an earlier run instead of being computed. */
+  reused: boolean;
+  /** Attempts made, 1 when the first one succeeded; 0 for a reused part. */
+  attempts: number;
+  /** Milliseconds from the partition's dispatch to its result, retries included. */
+  latencyMs: number;
 }
 
 /** Events emitted during a run, in order: one `run-start`, partition events, `run-end`. */
@@ -42,6 +48,7 @@ export type ScoreEvent =
       elapsedMs: number;
     }
   | { type: 'rejected'; partition: number; rows: number; file: string }
+  | { type: 'retry'; partition: number; attempt: number; delayMs: number; error: Error }
   | { type: 'commit'; files: number }
   | { type: 'run-end'; summary: RunSummary }
   | { type: 'run-failed'; error: Error };
@@ -74,8 +81,28 @@ export interface RunSummary {
   /** ISO 8601 time written in `scored_at`. Set for scoring runs. */
   scoredAt?: string;
   durationMs: number;
+  /** Rows read per second of wall time, reused parts included. */
   rowsPerSecond: number;
   /** Worker time per stage, summed over partitions. */
   timings: StageTimings;
   workers: WorkerStats[];
+  /** Parts reused from an earlier run (write mode `resume`). */
+  reusedPartitions: number;
+  /** Retries made, over all partitions. */
+  retries: number;
+  /** Latency of computed partitions, from dispatch to result, in milliseconds. */
+  partitionLatencyMs: LatencyPercentiles;
+  /**
+   * Share of the workers' wall time spent on partitions, from 0 to 1: worker busy time
+   * divided by workers × run duration.
+   */
+  workerUtilization: number;
+}
+
+/** Percentiles of a set of durations, in milliseconds; all 0 when the set is empty. */
+export interface LatencyPercentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
 }

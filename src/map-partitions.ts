@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { RunSummary } from './events.js';
 import type { MapPartitionsOptions } from './options.js';
+import { hashFile } from './run/fingerprint.js';
 import { planRunInput, runPartitioned, validateRunOptions } from './run/run.js';
 import { checkString } from './validate.js';
 
@@ -25,10 +26,12 @@ export async function mapPartitions(options: MapPartitionsOptions): Promise<RunS
   validateRunOptions(options);
   checkString('worker', options.worker, false);
   const plan = await planRunInput(options);
+  const module = resolve(options.worker);
   return runPartitioned(options, plan, {
-    handler: { kind: 'map', module: resolve(options.worker), options: options.workerOptions },
+    handler: { kind: 'map', module, options: options.workerOptions },
     metadata: {},
-    maxRejectedRows: 0,
+    rejectBudget: { maxRows: 0, maxFraction: undefined },
     labels: {},
+    settings: { module, moduleSha256: await hashFile(module), options: options.workerOptions },
   });
 }

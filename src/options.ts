@@ -15,11 +15,14 @@ export type ParquetEngine = 'parquet-wasm' | 'parquetjs-lite';
 export type ParquetCompression = 'snappy' | 'zstd' | 'gzip' | 'none';
 
 /**
- * What to do when the output directory already holds a committed output.
+ * What to do when the output already exists.
  * - `fail-if-exists`: raise `ERR_OUTPUT_EXISTS` and write nothing.
- * - `overwrite`: write the new output beside the old one, then swap them.
+ * - `overwrite`: write a new output beside the old one, then swap them atomically.
+ * - `resume`: like `overwrite`, but reuse every part whose input and settings are
+ *   unchanged, from the committed output or from an interrupted run, and compute only
+ *   the rest. After a crash, this continues the interrupted run with its `scored_at`.
  */
-export type WriteMode = 'fail-if-exists' | 'overwrite';
+export type WriteMode = 'fail-if-exists' | 'overwrite' | 'resume';
 
 /**
  * Data to score: a file path, a glob, a list of paths, an in-memory Arrow table, or an
@@ -41,6 +44,12 @@ export const DEFAULT_COMPRESSION: ParquetCompression = 'snappy';
 export const DEFAULT_PARQUET_ENGINE: ParquetEngine = 'parquet-wasm';
 /** Default write mode. */
 export const DEFAULT_WRITE_MODE: WriteMode = 'fail-if-exists';
+/** Default number of retries of a partition whose worker crashed or hit a transient error. */
+export const DEFAULT_MAX_RETRIES = 3;
+/** Default delay before the first retry, in milliseconds; each retry doubles it. */
+export const DEFAULT_RETRY_DELAY_MS = 250;
+/** Default upper bound of the delay between retries, in milliseconds. */
+export const DEFAULT_MAX_RETRY_DELAY_MS = 10_000;
 
 /** Options shared by {@link scorePartitioned} and {@link mapPartitions}. */
 export interface PartitionedRunOptions {
@@ -88,9 +97,30 @@ export interface PartitionedRunOptions {
   /** @defaultValue {@link DEFAULT_COMPRESSION} */
   compression?: ParquetCompression;
   /**
-   * Run id written to the output metadata. @defaultValue a random UUID.
+   * Run id written to the output metadata.
+   * @defaultValue a random UUID, or, when `scoredAt` is pinned, an id derived from it and
+   * the model, so that a rerun writes byte-identical files.
    */
   runId?: string;
+  /**
+   * Retries of a partition whose worker crashed, timed out or hit a transient I/O error
+   * (EIO, EAGAIN, EBUSY, EMFILE, ENFILE, ETIMEDOUT). Errors in the data or the model are
+   * not retried. Each retry runs on a fresh worker after an exponential backoff.
+   * @defaultValue {@link DEFAULT_MAX_RETRIES}. Minimum 0.
+   */
+  maxRetries?: number;
+  /**
+   * Delay before the first retry, in milliseconds, doubled for each further retry up to
+   * `maxRetryDelayMs`. @defaultValue {@link DEFAULT_RETRY_DELAY_MS}
+   */
+  retryDelayMs?: number;
+  /** @defaultValue {@link DEFAULT_MAX_RETRY_DELAY_MS} */
+  maxRetryDelayMs?: number;
+  /**
+   * Time a partition may take before its worker is stopped and the partition retried,
+   * in milliseconds. @defaultValue no limit
+   */
+  partitionTimeoutMs?: number;
   /** Stops the run. Nothing of a stopped run is committed. */
   signal?: AbortSignal;
   /** Receives progress events. Must not throw. */
@@ -142,9 +172,16 @@ export interface ScoreOptions extends PartitionedRunOptions {
    * Rows that cannot be scored (a value that cannot be converted, a ragged CSV row) that
    * the run tolerates. Tolerated rows are written to `_rejected/` with the reason. One
    * more fails the run.
-   * @defaultValue `0`
+   * @defaultValue `0`, unless `maxRejectedFraction` is set
    */
   maxRejectedRows?: number;
+  /**
+   * Fraction of the rows read (0 to 1) that may be rejected, checked when the run ends
+   * and, per partition, as soon as a partition is done. Applies together with
+   * `maxRejectedRows`: the run fails when either limit is exceeded.
+   * @defaultValue no limit beyond `maxRejectedRows`
+   */
+  maxRejectedFraction?: number;
 }
 
 /** Options of {@link mapPartitions}. */

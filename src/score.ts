@@ -7,7 +7,9 @@ import { inspectModel, type ModelInfo } from './model/inspect.js';
 import { planOutputs } from './model/output-plan.js';
 import { DEFAULT_BATCH_ROWS, DEFAULT_INTRA_OP_THREADS, type ScoreOptions } from './options.js';
 import type { InputColumn } from './plan/types.js';
+import { hashFile } from './run/fingerprint.js';
 import { planRunInput, runPartitioned, validateRunOptions } from './run/run.js';
+import type { HandlerSpec } from './worker/protocol.js';
 import { checkInteger, checkString, describe } from './validate.js';
 
 /** Columns that every scored row gets besides the predictions. */
@@ -47,25 +49,38 @@ export async function scorePartitioned(options: ScoreOptions): Promise<RunSummar
 
   const modelVersion = options.modelVersion ?? `sha256:${info.sha256.slice(0, 12)}`;
   const scoredAt = options.scoredAt ?? new Date();
+  const transform = options.transform === undefined ? undefined : resolve(options.transform);
+  const handler: HandlerSpec = {
+    kind: 'score',
+    model: modelPath ?? sharedCopy(modelBytes),
+    modelVersion,
+    features: options.features,
+    passthrough: options.passthrough ?? 'all',
+    transform,
+    intraOpThreads: options.intraOpThreads ?? DEFAULT_INTRA_OP_THREADS,
+    batchRows: options.batchRows ?? DEFAULT_BATCH_ROWS,
+    scoredAtMicros: (BigInt(scoredAt.getTime()) * 1000n).toString(),
+  };
   return runPartitioned(options, plan, {
-    handler: {
-      kind: 'score',
-      model: modelPath ?? sharedCopy(modelBytes),
-      modelVersion,
-      features: options.features,
-      passthrough: options.passthrough ?? 'all',
-      transform: options.transform === undefined ? undefined : resolve(options.transform),
-      intraOpThreads: options.intraOpThreads ?? DEFAULT_INTRA_OP_THREADS,
-      batchRows: options.batchRows ?? DEFAULT_BATCH_ROWS,
-      scoredAtMicros: (BigInt(scoredAt.getTime()) * 1000n).toString(),
-    },
+    handler,
     metadata: {
-      'batchscore.model_version': modelVersion,
-      'batchscore.model_sha256': info.sha256,
-      'batchscore.scored_at': scoredAt.toISOString(),
+      model_version: modelVersion,
+      model_sha256: info.sha256,
     },
-    maxRejectedRows: options.maxRejectedRows ?? 0,
-    labels: { modelVersion, modelSha256: info.sha256, scoredAt: scoredAt.toISOString() },
+    rejectBudget: {
+      maxRows: options.maxRejectedRows ?? (options.maxRejectedFraction === undefined ? 0 : undefined),
+      maxFraction: options.maxRejectedFraction,
+    },
+    labels: { modelVersion, modelSha256: info.sha256 },
+    scoredAt: { value: scoredAt, pinned: options.scoredAt !== undefined },
+    // What shapes a scored part besides its input rows; a part is reused only if all match.
+    settings: {
+      modelSha256: info.sha256,
+      modelVersion,
+      features: options.features ?? null,
+      passthrough: handler.passthrough,
+      transform: transform === undefined ? null : { path: transform, sha256: await hashFile(transform) },
+    },
   });
 }
 
@@ -81,6 +96,12 @@ function validateScoreOptions(options: ScoreOptions): void {
   checkInteger('intraOpThreads', options.intraOpThreads, 1);
   checkInteger('batchRows', options.batchRows, 1);
   checkInteger('maxRejectedRows', options.maxRejectedRows, 0);
+  const fraction = options.maxRejectedFraction;
+  if (fraction !== undefined && !(typeof fraction === 'number' && fraction >= 0 && fraction <= 1)) {
+    throw new InvalidOptionError(
+      `Expected \`maxRejectedFraction\` to be a number from 0 to 1, got ${describe(fraction)}`,
+    );
+  }
   if (options.scoredAt !== undefined && Number.isNaN(options.scoredAt.getTime?.())) {
     throw new InvalidOptionError(`Expected \`scoredAt\` to be a valid Date, got ${describe(options.scoredAt)}`);
   }

@@ -92,13 +92,13 @@ describe('planCsv layout', () => {
     expect(plan.rows).toBe(4);
   });
 
-  it('treats a quote inside an unquoted field as text', async () => {
+  it('mid-field quote is literal text', async () => {
     const content = 'a,b\n1,x"y\n2,z\n';
     const plan = await planCsv(await csvFile(content), { targetBytes: 1 });
     expect(rangeTexts(content, plan)).toEqual(['1,x"y\n', '2,z\n']);
   });
 
-  it('ends the last row at end of file without a newline', async () => {
+  it('last row without a newline', async () => {
     const content = 'a,b\n1,2\n3,4';
     const plan = await planCsv(await csvFile(content), { targetBytes: 1 });
     expect(plan.ranges).toEqual([
@@ -117,7 +117,7 @@ describe('planCsv layout', () => {
     expect(plan.ranges.map((range) => range.firstRow)).toEqual([1, 2]);
   });
 
-  it('counts a tab-only line as a row when tab is the delimiter', async () => {
+  it('tab-only line is a tab-delimited row', async () => {
     const content = 'a\tb\n\t\n1\t2\n';
     const plan = await planCsv(await csvFile(content), { targetBytes: 1, delimiter: '\t' });
     expect(plan.header).toEqual(['a', 'b']);
@@ -132,7 +132,7 @@ describe('planCsv layout', () => {
     expect(plan.schema.types).toEqual(['utf8', 'utf8']);
   });
 
-  it('closes ranges at the first row end past targetBytes', async () => {
+  it('closes ranges just past targetBytes', async () => {
     // 100 rows of 10 bytes each, so a 35-byte target closes every 4 rows.
     const rows = Array.from({ length: 100 }, (_, i) => `${String(i).padStart(4, '0')},abcd\n`);
     const content = 'key,val\n' + rows.join('');
@@ -190,7 +190,7 @@ describe('CsvRowScanner chunks', () => {
     }
   });
 
-  it('reports a quote left open', () => {
+  it('reports an unclosed quote', () => {
     const scanner = new CsvRowScanner(0x2c, 0, () => undefined);
     scanner.scan(Buffer.from('a,b\n1,"x\n2,3\n'), 0);
     expect(scanner.finish(14)).toBe(false);
@@ -199,33 +199,36 @@ describe('CsvRowScanner chunks', () => {
 });
 
 describe('planCsv type inference', () => {
-  async function inferred(column: string[], options: { sampleRows?: number } = {}): Promise<string> {
+  async function inferred(
+    column: string[],
+    options: { sampleRows?: number } = {},
+  ): Promise<string> {
     const content = 'value,other\n' + column.map((cell) => `${cell},x\n`).join('');
     const plan = await planCsv(await csvFile(content), { targetBytes: 1000, ...options });
     return plan.schema.types[0] ?? 'missing';
   }
 
   it.each([
-    ['integers', ['1', '-2', '+3', '007', ' 42 '], 'int64'],
-    ['2^53 and -2^53', ['9007199254740992', '-9007199254740992'], 'int64'],
-    ['an integer past 2^53', ['1', '9007199254740993'], 'float64'],
-    ['decimals', ['1.5', '-2.5', '.5', '5.', '1e3', '1.5E-7'], 'float64'],
-    ['integers mixed with decimals', ['1', '2.5'], 'float64'],
-    ['NaN and infinities', ['nan', 'NaN', 'inf', '-Infinity', '1'], 'float64'],
-    ['true and false in any case', ['true', 'FALSE', 'True'], 'bool'],
-    ['zeros and ones', ['0', '1', '1'], 'int64'],
-    ['words', ['abc', '1'], 'utf8'],
-    ['quoted thousands separators', ['"1,000"'], 'utf8'],
-    ['hexadecimal', ['0x10'], 'utf8'],
-    ['digit separators', ['1_000'], 'utf8'],
-    ['a lone dot', ['.'], 'utf8'],
-    ['a lone sign', ['-'], 'utf8'],
-    ['an exponent without digits', ['1e'], 'utf8'],
-    ['booleans mixed with numbers', ['true', '1'], 'utf8'],
-    ['blank cells among integers', ['', ' ', '\t', '3', '""'], 'int64'],
-    ['only blank cells', ['', ' ', '""'], 'utf8'],
-    ['quoted integers', ['"12"', '"-3"'], 'int64'],
-  ])('%s → %s', async (_name, column, expected) => {
+    ['integers', 'int64', ['1', '-2', '+3', '007', ' 42 ']],
+    ['2^53 and -2^53', 'int64', ['9007199254740992', '-9007199254740992']],
+    ['an integer past 2^53', 'float64', ['1', '9007199254740993']],
+    ['decimals', 'float64', ['1.5', '-2.5', '.5', '5.', '1e3', '1.5E-7']],
+    ['integers mixed with decimals', 'float64', ['1', '2.5']],
+    ['NaN and infinities', 'float64', ['nan', 'NaN', 'inf', '-Infinity', '1']],
+    ['true and false in any case', 'bool', ['true', 'FALSE', 'True']],
+    ['zeros and ones', 'int64', ['0', '1', '1']],
+    ['words', 'utf8', ['abc', '1']],
+    ['quoted thousands separators', 'utf8', ['"1,000"']],
+    ['hexadecimal', 'utf8', ['0x10']],
+    ['digit separators', 'utf8', ['1_000']],
+    ['a lone dot', 'utf8', ['.']],
+    ['a lone sign', 'utf8', ['-']],
+    ['an exponent without digits', 'utf8', ['1e']],
+    ['booleans mixed with numbers', 'utf8', ['true', '1']],
+    ['blank cells among integers', 'int64', ['', ' ', '\t', '3', '""']],
+    ['only blank cells', 'utf8', ['', ' ', '""']],
+    ['quoted integers', 'int64', ['"12"', '"-3"']],
+  ])('%s → %s', async (_name, expected, column) => {
     expect(await inferred(column)).toBe(expected);
   });
 
@@ -334,7 +337,7 @@ describe('planCsv errors', () => {
     expect(error.fix).toBe('Give every column a name in the header row');
   });
 
-  it('unclosed quote names the row where it opened', async () => {
+  it('unclosed quote names its row', async () => {
     const content = 'a,b\n1,2\n3,4\n5,"open\n6,7\n8,9\n';
     const error = await rejection(planCsv(await csvFile(content), { targetBytes: 10 }));
     expect(error.code).toBe('ERR_INPUT_CORRUPT');

@@ -1,4 +1,5 @@
-import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BatchscoreError, scorePartitioned, type ScoreOptions } from '../dist/index.js';
@@ -81,8 +82,8 @@ describe('input errors', () => {
     expect(error.code).toBe('ERR_VALUE_CONVERSION');
     expect(error.location).toMatchObject({ file: path, row: 2500, column: 'age', value: 'forty' });
     expect(error.fix).toContain('maxRejectedRows');
-    // Nothing of the failed run is visible: no part file, no manifest, no staging folder.
-    expect(await readdir(output)).toEqual([]);
+    // Nothing of the failed run is visible: the output path was never created.
+    expect(existsSync(output)).toBe(false);
   });
 });
 
@@ -156,6 +157,6 @@ describe('model and output errors', () => {
       },
     });
     await expect(run).rejects.toMatchObject({ code: 'ERR_ABORTED' });
-    expect(await readdir(output)).toEqual([]);
+    expect(existsSync(output)).toBe(false);
   });
 });

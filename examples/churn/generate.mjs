@@ -1,17 +1,17 @@
 #!/usr/bin/env node
-// Generates synthetic telecom customers for the churn example and the benchmarks.
+// Generates synthetic telecom customers for the churn example and benchmarks.
 //
 //   node examples/churn/generate.mjs --rows 100000 --seed 42 \
 //     --out examples/churn/data/customers.csv
 //
-// The same --rows, --seed and --format always give a byte-identical file. Every value is
-// computed with integer ops, Math.imul, Math.floor/round and the four IEEE-754 double
-// operations, all of which ECMAScript defines exactly, so no result depends on the platform
-// or on how an engine approximates Math.exp. Output is streamed, so memory stays constant
-// for any row count.
+// The same --rows, --seed and --format always give a byte-identical file.
+// Every value comes from integer operations, Math.imul, Math.floor, Math.round
+// and IEEE-754 double arithmetic, which ECMAScript defines exactly, so no value
+// depends on the platform or on how an engine approximates Math.exp. Output is
+// streamed, so memory use does not grow with the row count.
 
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dirname, resolve } from 'node:path';
@@ -34,7 +34,12 @@ export const COLUMNS = [
 ];
 
 const CONTRACTS = ['month-to-month', 'one-year', 'two-year'];
-const PAYMENT_METHODS = ['electronic check', 'mailed check', 'bank transfer', 'credit card'];
+const PAYMENT_METHODS = [
+  'electronic check',
+  'mailed check',
+  'bank transfer',
+  'credit card',
+];
 const PAYMENT_WEIGHTS = [0.34, 0.22, 0.22, 0.22];
 const REGIONS = ['north', 'south', 'east', 'west', 'central'];
 const REGION_WEIGHTS = [0.22, 0.24, 0.2, 0.18, 0.16];
@@ -42,7 +47,7 @@ const REGION_WEIGHTS = [0.22, 0.24, 0.2, 0.18, 0.16];
 /** Rows per string written to the output stream. */
 const ROWS_PER_CHUNK = 2048;
 
-/** Murmur3's 32-bit finalizer: spreads every input bit over the whole output word. */
+/** Murmur3's 32-bit finalizer, which spreads each input bit over the output. */
 function mix32(x) {
   x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
   x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
@@ -51,8 +56,8 @@ function mix32(x) {
 
 /**
  * Creates a seeded random number generator returning doubles in [0, 1).
- * It is Marsaglia's xorshift128 ("Xorshift RNGs", Journal of Statistical Software, 2003),
- * with the 128-bit state derived from the seed by mix32.
+ * It is Marsaglia's xorshift128 generator, with its 128-bit state derived from
+ * the seed by mix32.
  * @param {number} seed a non-negative safe integer
  * @returns {() => number}
  */
@@ -62,7 +67,8 @@ export function createRandom(seed) {
   let s0 = mix32(low ^ 0x9e3779b9);
   let s1 = mix32(high ^ 0x7f4a7c15);
   let s2 = mix32(s0 ^ 0x85a308d3);
-  let s3 = mix32(s1 ^ 0x2b7e1516) | 1; // xorshift never leaves the all-zero state
+  // An all-zero state would stay zero forever, and the low bit rules it out.
+  let s3 = mix32(s1 ^ 0x2b7e1516) | 1;
 
   return function next() {
     const t = s0 ^ (s0 << 11);
@@ -75,9 +81,10 @@ export function createRandom(seed) {
 }
 
 /**
- * Computes e^x from a degree-7 Taylor polynomial after reducing x by multiples of ln 2.
- * Relative error is below 1e-7 for |x| <= 40, which is plenty for drawing labels, and
- * unlike Math.exp the result is the same on every engine.
+ * Computes e^x from a degree-7 Taylor polynomial after reducing x by multiples
+ * of ln 2. Its relative difference from Math.exp is below 1e-8 for |x| <= 40,
+ * and unlike Math.exp, whose accuracy ECMAScript leaves to the engine, its
+ * result is the same everywhere.
  */
 function portableExp(x) {
   const k = Math.round(x / Math.LN2);
@@ -85,7 +92,8 @@ function portableExp(x) {
   // Horner form of the sum of r^n / n! for n = 0..7.
   let result = 1;
   for (let n = 7; n >= 1; n--) result = 1 + (r / n) * result;
-  // Multiplying by 2 is exact, unlike 2 ** k, whose accuracy the language leaves open.
+  // Repeated doubling is exact, so the result does not depend on how an engine
+  // computes 2 ** k.
   for (let i = 0; i < k; i++) result *= 2;
   for (let i = 0; i > k; i--) result /= 2;
   return result;
@@ -95,7 +103,7 @@ function logistic(z) {
   return 1 / (1 + portableExp(-Math.min(40, Math.max(-40, z))));
 }
 
-/** Draws an approximately standard normal value: the sum of four uniforms, standardized. */
+/** Draws an approximately standard normal value from four uniform draws. */
 function standardNormal(random) {
   return (random() + random() + random() + random() - 2) * 1.7320508075688772;
 }
@@ -109,7 +117,7 @@ function pickWeighted(random, values, weights) {
   return values[values.length - 1];
 }
 
-/** Formats a non-negative whole number of cents as a decimal with two places. */
+/** Formats a non-negative whole number of cents with two decimal places. */
 function formatCents(cents) {
   const fraction = cents % 100;
   return `${(cents - fraction) / 100}.${fraction < 10 ? '0' : ''}${fraction}`;
@@ -120,7 +128,7 @@ function clamp(value, min, max) {
 }
 
 function drawTenure(random) {
-  // About 2 % have not completed a billing cycle yet, and their total is still blank.
+  // About 2 % have not completed a billing cycle, so their total is blank.
   if (random() < 0.02) return 0;
   if (random() < 0.35) return 1 + Math.floor(random() * 12);
   return 1 + Math.floor(random() * 72);
@@ -135,14 +143,17 @@ function drawContract(random, tenureMonths) {
 }
 
 function drawSupportCalls(random, hasFiber) {
-  // Geometric count, capped so that a long run of draws cannot produce outliers.
+  // A geometric count, capped so that a long run of draws adds no outliers.
   const p = hasFiber ? 0.58 : 0.48;
   let calls = 0;
   while (calls < 12 && random() < p) calls++;
   return calls;
 }
 
-/** Log-odds of churning. The label is drawn from it, so a model can learn it but not exactly. */
+/**
+ * Computes the log-odds of churning. The label is a random draw with this
+ * probability, so a model can learn it, but not exactly.
+ */
 function churnLogit(customer, monthlyCharges) {
   let z = -1.6;
   if (customer.contract === CONTRACTS[0]) z += 1.1;
@@ -160,8 +171,9 @@ function churnLogit(customer, monthlyCharges) {
 }
 
 /**
- * Draws one customer. `monthly_charges` and `total_charges` are strings with two decimals,
- * and `total_charges` is null for customers with no completed billing cycle.
+ * Draws one customer. `monthly_charges` and `total_charges` are strings with
+ * two decimals, and `total_charges` is null for a customer with no completed
+ * billing cycle.
  */
 function drawCustomer(random, index) {
   const age = clamp(Math.round(44 + 14 * standardNormal(random)), 18, 85);
@@ -170,8 +182,10 @@ function drawCustomer(random, index) {
 
   // Charges are drawn in whole cents, so formatting them adds no rounding.
   const base = hasFiber ? 70 + 35 * random() : 20 + 45 * random();
-  const monthlyCents = Math.max(1825, Math.round((base + 3 * standardNormal(random)) * 100));
-  const totalCents = Math.round(monthlyCents * tenureMonths * (0.97 + 0.06 * random()));
+  const monthly = base + 3 * standardNormal(random);
+  const monthlyCents = Math.max(1825, Math.round(monthly * 100));
+  const billingNoise = 0.97 + 0.06 * random();
+  const totalCents = Math.round(monthlyCents * tenureMonths * billingNoise);
 
   const customer = {
     customer_id: 'C' + String(index + 1).padStart(7, '0'),
@@ -186,12 +200,14 @@ function drawCustomer(random, index) {
     region: pickWeighted(random, REGIONS, REGION_WEIGHTS),
     churned: 0,
   };
-  customer.churned = random() < logistic(churnLogit(customer, monthlyCents / 100)) ? 1 : 0;
+  const churnProbability = logistic(churnLogit(customer, monthlyCents / 100));
+  customer.churned = random() < churnProbability ? 1 : 0;
   return customer;
 }
 
 /**
- * Yields `rows` synthetic customers in order. The same seed always yields the same rows.
+ * Yields `rows` synthetic customers in order. The same seed always yields the
+ * same customers.
  * @param {{ rows: number, seed: number }} options
  */
 export function* generateCustomers({ rows, seed }) {
@@ -204,8 +220,8 @@ export function formatCsvLine(customer) {
   const c = customer;
   return (
     `${c.customer_id},${c.age},${c.tenure_months},${c.monthly_charges},` +
-    `${c.total_charges ?? ''},${c.contract},${c.payment_method},${c.support_calls},` +
-    `${c.has_fiber},${c.region},${c.churned}\n`
+    `${c.total_charges ?? ''},${c.contract},${c.payment_method},` +
+    `${c.support_calls},${c.has_fiber},${c.region},${c.churned}\n`
   );
 }
 
@@ -213,8 +229,10 @@ export function formatCsvLine(customer) {
 export function formatJsonLine(customer) {
   const c = customer;
   return (
-    `{"customer_id":"${c.customer_id}","age":${c.age},"tenure_months":${c.tenure_months},` +
-    `"monthly_charges":${c.monthly_charges},"total_charges":${c.total_charges ?? 'null'},` +
+    `{"customer_id":"${c.customer_id}","age":${c.age},` +
+    `"tenure_months":${c.tenure_months},` +
+    `"monthly_charges":${c.monthly_charges},` +
+    `"total_charges":${c.total_charges ?? 'null'},` +
     `"contract":"${c.contract}","payment_method":"${c.payment_method}",` +
     `"support_calls":${c.support_calls},"has_fiber":"${c.has_fiber}",` +
     `"region":"${c.region}","churned":${c.churned}}\n`
@@ -222,7 +240,8 @@ export function formatJsonLine(customer) {
 }
 
 /**
- * Yields the output in strings of ROWS_PER_CHUNK rows: a CSV header and lines, or JSON Lines.
+ * Yields the output as strings of ROWS_PER_CHUNK rows each: CSV lines after a
+ * header, or JSON Lines.
  * @param {{ rows: number, seed: number, format: 'csv' | 'jsonl' }} options
  */
 export function* generateChunks({ rows, seed, format }) {
@@ -240,7 +259,8 @@ export function* generateChunks({ rows, seed, format }) {
 }
 
 /**
- * Writes the output to a writable stream with backpressure, then ends the stream.
+ * Writes the output to a stream, waiting whenever the stream's buffer is full.
+ * Ends the stream when done.
  * @param {import('node:stream').Writable} stream
  * @param {{ rows: number, seed: number, format: 'csv' | 'jsonl' }} options
  */
@@ -254,9 +274,11 @@ Writes synthetic customer records with a churn label.
 
 Options:
   --rows N         number of customers to write (default 1000)
-  --seed N         seed of the random number generator, a non-negative integer (default 42)
-  --out PATH       output file, or - for stdout (default -); parent folders are created
-  --format FORMAT  csv or jsonl (default jsonl when PATH ends in .jsonl, else csv)
+  --seed N         random seed, a non-negative integer (default 42)
+  --out PATH       output file, or - for stdout (default -); missing parent
+                   folders are created
+  --format FORMAT  csv or jsonl (default jsonl when PATH ends in .jsonl,
+                   else csv)
   --quiet          do not print the summary line to stderr
   --help           print this help
 `;
@@ -265,7 +287,9 @@ class UsageError extends Error {}
 
 function parseNonNegativeInteger(option, text) {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError(`invalid --${option} '${text}': expected a non-negative integer`);
+    throw new UsageError(
+      `invalid --${option} '${text}': expected a non-negative integer`,
+    );
   }
   return Number(text);
 }
@@ -303,9 +327,29 @@ function parseOptions(argv) {
   };
 }
 
-/** Writes to a temporary file and renames it, so a failed run leaves no partial output. */
+/** Returns true when nothing exists at `path` or it is a regular file. */
+async function isRegularFileOrMissing(path) {
+  try {
+    return (await lstat(path)).isFile();
+  } catch (error) {
+    if (error.code === 'ENOENT') return true;
+    throw error;
+  }
+}
+
+/**
+ * Writes to a temporary file, then renames it, so a failed run leaves no
+ * partial output file. Devices such as /dev/null, pipes and symbolic links are
+ * written in place, because renaming over them would replace them.
+ */
 async function writeFile(path, options) {
   await mkdir(dirname(resolve(path)), { recursive: true });
+  if (!(await isRegularFileOrMissing(path))) {
+    const stream = createWriteStream(path);
+    await writeCustomers(stream, options);
+    return stream.bytesWritten;
+  }
+
   const temporaryPath = `${path}.partial-${process.pid}`;
   try {
     const stream = createWriteStream(temporaryPath);
@@ -318,7 +362,7 @@ async function writeFile(path, options) {
   }
 }
 
-/** Returns false when the reader closed the pipe early, as in `generate.mjs | head`. */
+/** Returns false when the reader closed the pipe early, as `head` does. */
 async function writeStdout(options) {
   try {
     await writeCustomers(process.stdout, options);
@@ -334,8 +378,8 @@ function printSummary(options, seconds, bytes) {
   const size = bytes === undefined ? '' : `, ${(bytes / 1e6).toFixed(1)} MB`;
   const target = options.out === '-' ? 'stdout' : options.out;
   process.stderr.write(
-    `generate.mjs: wrote ${options.rows} rows (${options.format}${size}) to ${target} ` +
-      `in ${seconds.toFixed(2)} s, ${rate} rows/s\n`,
+    `generate.mjs: wrote ${options.rows} rows (${options.format}${size}) ` +
+      `to ${target} in ${seconds.toFixed(2)} s, ${rate} rows/s\n`,
   );
 }
 
@@ -357,7 +401,10 @@ async function main(argv) {
   if (!options.quiet) printSummary(options, seconds, bytes);
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+const isMain =
+  process.argv[1] !== undefined &&
+  resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
   main(process.argv.slice(2)).catch((error) => {
     if (error instanceof UsageError) {
       process.stderr.write(`generate.mjs: ${error.message}\n\n${USAGE}`);

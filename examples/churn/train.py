@@ -182,7 +182,7 @@ def fit_classifier(
 
     Scikit-learn casts tree inputs to float32 and compares them with float64
     thresholds, but ONNX TreeEnsemble nodes store float32 thresholds. For a
-    float32 input x, x <= t holds exactly when x <= (largest float32 <= t).
+    float32 input x, x <= t is true exactly when x <= (largest float32 <= t).
     So the rounded thresholds leave scikit-learn's predictions unchanged and
     make onnxruntime's match them. The converter rounds to the nearest float32
     instead, which flips the split for an input equal to the rounded value.
@@ -229,10 +229,16 @@ def export_onnx(pipeline: Pipeline) -> onnx.ModelProto:
         name="churn",  # the default graph name is a random UUID
     )
     # skl2onnx lists opset imports in set order, which varies with
-    # PYTHONHASHSEED, so sort them to keep the file byte-identical.
-    imports = sorted(model.opset_import, key=lambda opset: opset.domain)
+    # PYTHONHASHSEED, and may list a domain twice. One sorted entry per domain
+    # keeps the file byte-identical across runs.
+    versions: dict[str, int] = {}
+    for opset in model.opset_import:
+        versions[opset.domain] = max(
+            opset.version, versions.get(opset.domain, 0)
+        )
     del model.opset_import[:]
-    model.opset_import.extend(imports)
+    for domain in sorted(versions):
+        model.opset_import.add(domain=domain, version=versions[domain])
     return model
 
 

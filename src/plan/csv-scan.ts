@@ -2,7 +2,7 @@
  * Finds CSV row boundaries in a stream of chunks without splitting rows into fields.
  * It follows the quoting rules of `CsvRowTokenizer`: a quote opens a quoted field only
  * at the start of a field (after a delimiter or a line start), and `""` inside quotes is
- * a literal quote. A row ends at an LF outside quotes; a line of only spaces, tabs and
+ * a literal quote. A row ends at an LF outside quotes. A line of only spaces, tabs and
  * CR is blank and not a row.
  */
 
@@ -11,7 +11,7 @@ import { LF, QUOTE, isBlankLineByte } from '../read/csv-fields.js';
 /** Receives each row as a byte range `[start, end)` of the file, `end` just after its LF. */
 export type RowVisitor = (start: number, end: number) => void;
 
-/** Incremental CSV row splitter; state carries over from one chunk to the next. */
+/** Incremental CSV row splitter whose state carries over from one chunk to the next. */
 export class CsvRowScanner {
   /** Rows ended so far, the header included. */
   rowsEnded = 0;
@@ -22,9 +22,9 @@ export class CsvRowScanner {
   private quotePending = false;
   private lineHasContent = false;
   private lineStart: number;
-  /** Byte before the current chunk; LF at the data start, so a leading quote opens a field. */
+  /** Byte before the current chunk. It starts as LF, so a quote at the data start opens a field. */
   private previousByte = LF;
-  /** Next LF offset in the current chunk, cached across calls; -1 when unknown. */
+  /** Next LF offset in the current chunk, cached across calls, or -1 when unknown. */
   private nextLf = -1;
 
   constructor(
@@ -71,7 +71,7 @@ export class CsvRowScanner {
     return true;
   }
 
-  /** Handles lines in `[pos, stop)`, a stretch with no quote; returns `stop`. */
+  /** Ends the rows whose LF lies in `[pos, stop)`, a stretch without quotes, and returns `stop`. */
   private scanLines(chunk: Buffer, offset: number, pos: number, stop: number): number {
     let p = pos;
     while (p < stop) {
@@ -102,7 +102,10 @@ export class CsvRowScanner {
     }
   }
 
-  /** Skips quoted text from `pos`; returns the offset after the closing quote or the chunk end. */
+  /**
+   * Skips quoted text from `pos`. Returns the offset after the closing quote, or the chunk
+   * length when the quoted field goes on into the next chunk.
+   */
   private skipQuoted(chunk: Buffer, pos: number): number {
     if (this.quotePending) {
       this.quotePending = false;

@@ -11,6 +11,7 @@ import { openInput, type InputFile } from '../read/input-file.js';
 import { MAX_INFERRED_INTEGER } from '../read/text-values.js';
 import type { ColumnType, TextSchema } from '../read/types.js';
 import {
+  BOM_BYTES,
   DEFAULT_SAMPLE_ROWS,
   RangeCollector,
   applyColumnTypes,
@@ -49,18 +50,20 @@ const KIND_STRING = 8;
 const KIND_NESTED = 16;
 
 /**
- * Plans the JSON Lines file at `path` in one streaming pass that holds one chunk in
- * memory. Blank lines are not rows; a CR before each LF is allowed.
+ * Plans the JSON Lines file at `path` in one streaming pass that keeps one chunk in
+ * memory. Blank lines are not rows, and a CR before each LF is allowed.
  *
  * Column types are inferred from the objects on the first `sampleRows` lines, one column
- * per key in first-seen order. A key whose values are all integers within ±2^53 is `int64`
- * (JSON has one number type, so `1.0` counts as an integer), numbers otherwise make it
- * `float64`, booleans `bool`, and strings, nested objects and arrays, mixed kinds or only
- * nulls `utf8`. Lines that are not JSON objects are left out of the inference.
+ * per key in first-seen order. Nulls are ignored, and the type follows the other values:
+ * - `int64`: integers within ±2^53. JSON has one number type, so `1.0` counts as one.
+ * - `float64`: numbers of which at least one is not such an integer.
+ * - `bool`: booleans.
+ * - `utf8`: strings, nested objects and arrays, any other mix of kinds, or only nulls.
+ * Lines that are not JSON objects are left out of the inference.
  *
  * Rejects with an `InputError`: `ERR_INPUT_NOT_FOUND` when the file does not exist,
  * `ERR_INPUT_UNREADABLE` when it cannot be read, and `ERR_INPUT_CORRUPT` when it has no
- * non-blank line or the sampled lines hold no object with a key.
+ * non-blank line or the sampled lines contain no object with a key.
  */
 export async function planJsonl(path: string, options: JsonlPlanOptions): Promise<JsonlPlan> {
   validatePlanOptions(options);
@@ -77,7 +80,7 @@ export async function planJsonl(path: string, options: JsonlPlanOptions): Promis
     const sample = await readBytes(input, path, first.start, sampleEnd);
     const inferred = inferSchema(sample);
     if (inferred.names.length === 0) {
-      throw corrupt(path, `The first ${sampleRows} lines hold no JSON object with a key`, {
+      throw corrupt(path, `The first ${sampleRows} lines contain no JSON object with a key`, {
         fix: 'Check that the file is JSON Lines with one object per line, or raise sampleRows',
       });
     }
@@ -89,7 +92,7 @@ export async function planJsonl(path: string, options: JsonlPlanOptions): Promis
   }
 }
 
-/** Feeds every non-blank line to `collector`; returns where the sampled lines end. */
+/** Feeds every non-blank line to `collector` and returns where the sampled lines end. */
 async function scanLines(
   input: InputFile,
   path: string,
@@ -113,7 +116,8 @@ async function scanLines(
     let pos = 0;
     if (hasBom === undefined) {
       hasBom = startsWithBom(chunk);
-      pos = lineStart = hasBom ? 3 : 0;
+      pos = hasBom ? BOM_BYTES : 0;
+      lineStart = pos;
     }
     while (pos < chunk.length) {
       const lf = chunk.indexOf(LF, pos);

@@ -12,7 +12,7 @@ import type { ColumnType, TextSchema } from '../read/types.js';
 export const DEFAULT_SAMPLE_ROWS = 1000;
 
 /**
- * Bytes read per step while scanning a file for row boundaries. The scan holds one chunk
+ * Bytes read per step while scanning a file for row boundaries. The scan keeps one chunk
  * at a time, so its memory does not grow with the file.
  */
 export const SCAN_CHUNK_BYTES = 1 << 20;
@@ -39,7 +39,7 @@ export interface TextPlanOptions {
   /**
    * Rows read from the start of the file to infer column types. A value seen only after
    * them does not change the inferred type, and a row whose value then does not parse is
-   * rejected when read.
+   * rejected when read. The sampled rows are read into memory at once.
    * @defaultValue {@link DEFAULT_SAMPLE_ROWS}
    */
   sampleRows?: number;
@@ -116,6 +116,9 @@ export async function readBytes(
   return buffer.subarray(0, bytesRead);
 }
 
+/** Length of the UTF-8 byte order mark EF BB BF. */
+export const BOM_BYTES = 3;
+
 /** Returns true when the file starts with the UTF-8 byte order mark EF BB BF. */
 export function startsWithBom(bytes: Uint8Array): boolean {
   return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
@@ -148,10 +151,10 @@ export function applyColumnTypes(
   for (const [name, type] of Object.entries(columnTypes)) {
     const index = schema.names.indexOf(name);
     if (index === -1) {
-      throw new InvalidOptionError(`\`columnTypes\` names column "${name}", which the input does not have`, {
-        column: name,
-        fix: unknownFix,
-      });
+      throw new InvalidOptionError(
+        `\`columnTypes\` names column "${name}", which the input does not have`,
+        { column: name, fix: unknownFix },
+      );
     }
     if (!COLUMN_TYPES.includes(type)) {
       throw new InvalidOptionError(

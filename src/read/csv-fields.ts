@@ -1,11 +1,11 @@
 /**
  * CSV row tokenizer shared by the reader and the planner.
  *
- * Quoting follows RFC 4180: a field that starts with `"` is quoted, may hold delimiters,
- * CR and LF, and writes a literal quote as `""`. Like pandas and Python's csv module, the
- * tokenizer is lenient where RFC 4180 is silent: text after a closing quote is kept as part
- * of the field (`"a"b` reads as `ab`), and a quote that does not start a field is literal.
- * A line ends at LF; a CR just before that LF (outside quotes) is dropped.
+ * Quoting follows RFC 4180: a field that starts with `"` is quoted, may contain
+ * delimiters, CR and LF, and writes a literal quote as `""`. Where RFC 4180 is silent, the
+ * tokenizer is lenient like pandas and Python's csv module. Text after a closing quote is
+ * kept as part of the field (`"a"b` reads as `ab`), and a quote that does not start a field
+ * is literal. A line ends at LF, and a CR just before that LF (outside quotes) is dropped.
  */
 
 import { InvalidOptionError } from '../errors.js';
@@ -32,7 +32,8 @@ const ESCAPED = 1;
  * is one ASCII character other than a quote, CR or LF.
  */
 export function delimiterByte(delimiter: unknown = DEFAULT_DELIMITER): number {
-  const code = typeof delimiter === 'string' && delimiter.length === 1 ? delimiter.charCodeAt(0) : -1;
+  const single = typeof delimiter === 'string' && delimiter.length === 1;
+  const code = single ? delimiter.charCodeAt(0) : -1;
   if (code < 0 || code > 0x7f || code === QUOTE || code === CR || code === LF) {
     throw new InvalidOptionError(
       'expected `delimiter` to be one ASCII character other than a double quote, CR or LF, ' +
@@ -53,7 +54,7 @@ export function isBlankLineByte(byte: number, delimiter: number): boolean {
 
 /**
  * Returns the offset after the line at `start` when that line is blank (only spaces, tabs
- * and CR), or -1 when it holds a row.
+ * and CR), or -1 when it contains a row.
  */
 export function skipBlankLine(bytes: Uint8Array, start: number, delimiter: number): number {
   for (let i = start; i < bytes.length; i++) {
@@ -66,7 +67,7 @@ export function skipBlankLine(bytes: Uint8Array, start: number, delimiter: numbe
 
 /**
  * Splits CSV rows into fields without copying them. After {@link CsvRowTokenizer.tokenize}
- * the field spans of the row are in `starts`, `ends` and `count`; `resolve` then points
+ * the field spans of the row are in `starts`, `ends` and `count`, and `resolve` points
  * `value`, `valueStart` and `valueEnd` at the unquoted bytes of one field.
  */
 export class CsvRowTokenizer {
@@ -80,7 +81,7 @@ export class CsvRowTokenizer {
   count = 0;
   /** True when the last row ended inside a quoted field. */
   unterminated = false;
-  /** Buffer that holds the field resolved last. */
+  /** Buffer containing the field resolved last. */
   value: Buffer = Buffer.alloc(0);
   /** Start of the field resolved last in `value`. */
   valueStart = 0;

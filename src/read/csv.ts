@@ -3,11 +3,11 @@
  *
  * Empty and missing values: a cell that is empty or only spaces and tabs is null in an
  * int64, float64 or bool column (never 0 or false). In a utf8 column only an empty cell
- * (`a,,b` or `a,"",b`) is null, as in pandas and pyarrow; a cell of spaces keeps its text.
+ * (`a,,b` or `a,"",b`) is null, as in pandas and pyarrow, and a cell of spaces keeps its text.
+ * `NaN`, `Inf` and `Infinity` are float64 values, not nulls.
  */
 
 import { isUtf8 } from 'node:buffer';
-import type { ErrorCode } from '../errors.js';
 import {
   buildTable,
   createColumn,
@@ -19,7 +19,7 @@ import {
   type Int64Column,
   type Utf8Column,
 } from './columns.js';
-import { CsvRowTokenizer, delimiterByte, skipBlankLine } from './csv-fields.js';
+import { CR, CsvRowTokenizer, LF, delimiterByte, skipBlankLine } from './csv-fields.js';
 import { readRange, validateRange } from './input-file.js';
 import {
   INT_BIG,
@@ -52,23 +52,35 @@ export interface CsvRange {
   rows?: number;
 }
 
+/** A rejected row before its row number and file are known. */
+type Failure = Omit<RejectedRow, 'row' | 'file'>;
+
 const INT64 = 0;
 const FLOAT64 = 1;
 const BOOL = 2;
 const UTF8 = 3;
-const TYPE_CODES: Record<ColumnType, number> = { int64: INT64, float64: FLOAT64, bool: BOOL, utf8: UTF8 };
+const TYPE_CODES: Record<ColumnType, number> = {
+  int64: INT64,
+  float64: FLOAT64,
+  bool: BOOL,
+  utf8: UTF8,
+};
 
 /**
- * Reads rows `range.start` to `range.end` of the CSV file at `path` into an Arrow table
- * typed by `schema`. Blank lines are skipped. A row whose field count differs from the
- * schema is rejected with `ERR_INPUT_CORRUPT`, and a row with a value that does not parse
- * as its column type is rejected with `ERR_VALUE_CONVERSION`; rejected rows are left out
- * of the table and listed in `rejected`.
+ * Reads the rows in bytes `[range.start, range.end)` of the CSV file at `path` into an
+ * Arrow table typed by `schema`. Blank lines are skipped. A row whose field count differs from the
+ * schema is rejected with `ERR_INPUT_CORRUPT`. A row with a value that does not parse as
+ * its column type is rejected with `ERR_VALUE_CONVERSION`. Rejected rows are left out of
+ * the table and listed in `rejected`, and `rowNumbers` then maps each table row to its
+ * source row. The file errors are those of `planCsv`, plus `ERR_INPUT_CORRUPT` when the
+ * file is now shorter than the range.
  *
  * @example
  * ```ts
- * const plan = await planCsv('data.csv', { targetBytes: 64 << 20 });
- * const result = await readCsvRange('data.csv', plan.ranges[0], plan.schema);
+ * const plan = await planCsv('data.csv', { targetBytes: 64 * 1024 * 1024 });
+ * for (const range of plan.ranges) {
+ *   const { table, rejected } = await readCsvRange('data.csv', range, plan.schema);
+ * }
  * ```
  */
 export async function readCsvRange(
@@ -114,7 +126,7 @@ class CsvRangeReader {
     this.validUtf8 = isUtf8(bytes);
   }
 
-  /** Parses every row of the buffer; `firstRow` numbers the first one. */
+  /** Parses every row of the buffer, numbering the first one `firstRow`. */
   read(file: string, firstRow: number): ReadResult {
     const { bytes, tokenizer } = this;
     const rejected: RejectedRow[] = [];
@@ -142,30 +154,21 @@ class CsvRangeReader {
 
     const table = buildTable(this.names, this.columns, this.length);
     const result: ReadResult = { table, firstRow, rejected };
-    if (rejected.length > 0) result.rowNumbers = keptRowNumbers(firstRow, rowIndex, rejectedIndexes);
+    if (rejected.length > 0) {
+      result.rowNumbers = keptRowNumbers(firstRow, rowIndex, rejectedIndexes);
+    }
     return result;
   }
 
-  /** Writes the tokenized row to the columns at index `length`; returns why it failed. */
-  private readRow(rowStart: number, rowEnd: number): Omit<RejectedRow, 'row'> | undefined {
-    const { tokenizer } = this;
-    if (tokenizer.unterminated) {
-      return {
-        code: 'ERR_INPUT_CORRUPT',
-        value: this.rawRow(rowStart, rowEnd),
-        reason: 'a quoted field in this row is never closed',
-      };
+  /** Writes the tokenized row to the columns at index `length` and returns why it failed. */
+  private readRow(rowStart: number, rowEnd: number): Failure | undefined {
+    const shapeProblem = this.shapeProblem();
+    if (shapeProblem !== undefined) {
+      const value = this.rawRow(rowStart, rowEnd);
+      return { code: 'ERR_INPUT_CORRUPT', value, reason: shapeProblem };
     }
-    if (tokenizer.count !== this.names.length) {
-      return {
-        code: 'ERR_INPUT_CORRUPT',
-        value: this.rawRow(rowStart, rowEnd),
-        reason: `row has ${tokenizer.count} fields but the header has ${this.names.length}`,
-      };
-    }
-    const { bytes, tokenizer: fields } = this;
     for (let c = 0; c < this.names.length; c++) {
-      fields.resolve(bytes, c);
+      this.tokenizer.resolve(this.bytes, c);
       let problem: string | undefined;
       switch (this.typeCodes[c]) {
         case UTF8:
@@ -181,6 +184,16 @@ class CsvRangeReader {
           problem = this.readBool(this.columns[c] as BoolColumn);
       }
       if (problem !== undefined) return this.conversionFailure(c, problem);
+    }
+    return undefined;
+  }
+
+  /** Returns why the tokenized row cannot be read at all, or undefined when it can. */
+  private shapeProblem(): string | undefined {
+    const { count, unterminated } = this.tokenizer;
+    if (unterminated) return 'a quoted field in this row is never closed';
+    if (count !== this.names.length) {
+      return `row has ${count} fields but the header has ${this.names.length}`;
     }
     return undefined;
   }
@@ -207,43 +220,53 @@ class CsvRangeReader {
       return undefined;
     }
     const status = this.parser.parseInt64(value, valueStart, valueEnd);
-    if (status === INT_SMALL) column.copySafeInteger(this.length, this.parser);
-    else if (status === INT_BIG) column.setBigInt(this.length, this.parser.bigInt);
-    else return status === INT_OUT_OF_RANGE ? 'is outside the int64 range' : 'is not an integer';
+    if (status === INT_SMALL) {
+      column.setSafeInteger(this.length, this.parser.int);
+    } else if (status === INT_BIG) {
+      column.setBigInt(this.length, this.parser.bigInt);
+    } else {
+      return status === INT_OUT_OF_RANGE ? 'is outside the int64 range' : 'is not an integer';
+    }
     return undefined;
   }
 
   private readFloat(column: Float64Column): string | undefined {
     const { value, valueStart, valueEnd } = this.tokenizer;
-    if (isBlank(value, valueStart, valueEnd)) column.setNull(this.length);
-    else if (this.parser.parseFloat64(value, valueStart, valueEnd)) {
-      column.copyFloat(this.length, this.parser);
-    } else return 'is not a number';
+    if (isBlank(value, valueStart, valueEnd)) {
+      column.setNull(this.length);
+    } else if (this.parser.parseFloat64(value, valueStart, valueEnd)) {
+      column.set(this.length, this.parser.float);
+    } else {
+      return 'is not a number';
+    }
     return undefined;
   }
 
   private readBool(column: BoolColumn): string | undefined {
     const { value, valueStart, valueEnd } = this.tokenizer;
-    if (isBlank(value, valueStart, valueEnd)) column.setNull(this.length);
-    else if (this.parser.parseBool(value, valueStart, valueEnd)) {
+    if (isBlank(value, valueStart, valueEnd)) {
+      column.setNull(this.length);
+    } else if (this.parser.parseBool(value, valueStart, valueEnd)) {
       column.set(this.length, this.parser.bool);
-    } else return 'is not true or false';
+    } else {
+      return 'is not true or false';
+    }
     return undefined;
   }
 
-  private conversionFailure(c: number, problem: string): Omit<RejectedRow, 'row'> {
+  private conversionFailure(c: number, problem: string): Failure {
     const { tokenizer } = this;
     const column = this.names[c] ?? '';
-    const type = this.types[c];
-    const code: ErrorCode = 'ERR_VALUE_CONVERSION';
     const value = tokenizer.value.toString('utf8', tokenizer.valueStart, tokenizer.valueEnd);
-    return { code, column, value, reason: `value ${problem}, but column "${column}" is ${type}` };
+    const reason = `value ${problem}, but column "${column}" is ${this.types[c]}`;
+    return { code: 'ERR_VALUE_CONVERSION', column, value, reason };
   }
 
+  /** Returns the text of a row without its line ending, for a rejected row's `value`. */
   private rawRow(start: number, end: number): string {
     let stop = end;
-    if (this.bytes[stop - 1] === 0x0a) stop--;
-    if (this.bytes[stop - 1] === 0x0d) stop--;
+    if (this.bytes[stop - 1] === LF) stop--;
+    if (this.bytes[stop - 1] === CR) stop--;
     return this.bytes.toString('utf8', start, stop);
   }
 

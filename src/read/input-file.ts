@@ -28,7 +28,7 @@ export async function openInput(path: string): Promise<InputFile> {
   }
   try {
     const stats = await handle.stat();
-    // On Linux open(2) succeeds on a directory; only the first read would fail.
+    // On Linux open(2) succeeds on a directory, and only the first read would fail.
     if (stats.isDirectory()) throw directoryError(path);
     return { handle, size: stats.size };
   } catch (error) {
@@ -88,9 +88,17 @@ export async function readRange(path: string, start: number, end: number): Promi
   }
 }
 
-/** Rejects a byte range that is not two ordered offsets or is too large for one read. */
-export function validateRange(range: { start: number; end: number; firstRow: number }): void {
-  const { start, end, firstRow } = range;
+/**
+ * Throws an `InvalidOptionError` unless `range` is two ordered offsets no further apart
+ * than {@link MAX_RANGE_BYTES}, a positive `firstRow` and, when given, a row count.
+ */
+export function validateRange(range: {
+  start: number;
+  end: number;
+  firstRow: number;
+  rows?: number;
+}): void {
+  const { start, end, firstRow, rows } = range;
   if (!Number.isSafeInteger(start) || start < 0) {
     throw new InvalidOptionError(
       `expected \`range.start\` to be a non-negative integer, got ${describe(start)}`,
@@ -111,6 +119,11 @@ export function validateRange(range: { start: number; end: number; firstRow: num
   if (!Number.isSafeInteger(firstRow) || firstRow < 1) {
     throw new InvalidOptionError(
       `expected \`range.firstRow\` to be a positive integer, got ${describe(firstRow)}`,
+    );
+  }
+  if (rows !== undefined && (!Number.isSafeInteger(rows) || rows < 0)) {
+    throw new InvalidOptionError(
+      `expected \`range.rows\` to be a non-negative integer, got ${describe(rows)}`,
     );
   }
 }

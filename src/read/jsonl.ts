@@ -4,8 +4,8 @@
  * Values map to columns strictly by JSON type: an int64 column takes integers within
  * ±2^53 (beyond that `JSON.parse` has already rounded them), float64 any number, bool a
  * boolean. A utf8 column takes a string as is and any other value as its JSON text. A
- * missing key or `null` is null; an empty string stays an empty string, because JSON
- * tells it apart from null. Keys that are not in the schema are ignored.
+ * missing key or `null` is null. An empty string stays an empty string, because JSON
+ * distinguishes it from null. Keys that are not in the schema are ignored.
  */
 
 import {
@@ -39,10 +39,11 @@ export interface JsonlRange {
 type Failure = Omit<RejectedRow, 'row' | 'file'>;
 
 /**
- * Reads lines `range.start` to `range.end` of the JSON Lines file at `path` into an Arrow
- * table typed by `schema`. Blank lines are skipped. A line that is not a JSON object is
- * rejected with `ERR_INPUT_CORRUPT`, and a value of the wrong JSON type with
- * `ERR_VALUE_CONVERSION`; rejected rows are left out of the table and listed in `rejected`.
+ * Reads the lines in bytes `[range.start, range.end)` of the JSON Lines file at `path`
+ * into an Arrow table typed by `schema`. Blank lines are skipped. A line that is not a
+ * JSON object is rejected with `ERR_INPUT_CORRUPT`, and a value of the wrong JSON type with
+ * `ERR_VALUE_CONVERSION`. Rejected rows are left out of the table and listed in `rejected`,
+ * and `rowNumbers` then maps each table row to its source row.
  */
 export async function readJsonlRange(
   path: string,
@@ -78,7 +79,7 @@ class JsonlRangeReader {
     this.columns = schema.types.map((type) => createColumn(type, this.capacity, textBytes));
   }
 
-  /** Parses every line of the buffer; `firstRow` numbers the first non-blank one. */
+  /** Parses every line of the buffer, numbering the first non-blank one `firstRow`. */
   read(file: string, firstRow: number): ReadResult {
     const { bytes } = this;
     const rejected: RejectedRow[] = [];
@@ -110,7 +111,7 @@ class JsonlRangeReader {
     return result;
   }
 
-  /** Writes the object on `line` to the columns at index `length`; returns why it failed. */
+  /** Writes the object on `line` to the columns at index `length` and returns why it failed. */
   private readLine(line: string): Failure | undefined {
     let object: unknown;
     try {
@@ -120,8 +121,8 @@ class JsonlRangeReader {
       return { code: 'ERR_INPUT_CORRUPT', value: line, reason };
     }
     if (typeof object !== 'object' || object === null || Array.isArray(object)) {
-      const kind = object === null ? 'null' : Array.isArray(object) ? 'an array' : `a ${typeof object}`;
-      return { code: 'ERR_INPUT_CORRUPT', value: line, reason: `line is ${kind}, not a JSON object` };
+      const reason = `line is ${jsonKind(object)}, not a JSON object`;
+      return { code: 'ERR_INPUT_CORRUPT', value: line, reason };
     }
     const record = object as Record<string, unknown>;
     for (let c = 0; c < this.names.length; c++) {
@@ -133,7 +134,7 @@ class JsonlRangeReader {
     return undefined;
   }
 
-  /** Writes `value` to column `c` at index `length`; returns why it failed. */
+  /** Writes `value` to column `c` at index `length` and returns why it failed. */
   private readValue(c: number, value: unknown): Failure | undefined {
     const index = this.length;
     const column = this.columns[c] as ColumnBuilder;
@@ -190,6 +191,7 @@ function isBlankLine(bytes: Buffer, start: number, end: number): boolean {
 }
 
 function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

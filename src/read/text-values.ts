@@ -28,7 +28,7 @@ const LOWER_CASE_BIT = 0x20;
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
 /** Digits that always fit a double's 53-bit mantissa exactly (10^15 < 2^53). */
 const MAX_EXACT_DIGITS = 15;
-/** Largest exponent that `parseFloat64` accumulates; larger ones overflow anyway. */
+/** Largest exponent that `parseFloat64` accumulates, because larger ones overflow anyway. */
 const MAX_EXPONENT = 100_000;
 
 const INT64_MIN = -(2n ** 63n);
@@ -168,7 +168,7 @@ export class ValueParser {
     return false;
   }
 
-  /** Reads a signed exponent into `this.int`; returns where the digits stopped. */
+  /** Reads a signed exponent into `this.int` and returns where its digits stop, or -1. */
   private scanExponent(bytes: Buffer, start: number, end: number): number {
     let i = start;
     const negative = i < end && bytes[i] === MINUS;

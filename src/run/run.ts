@@ -1,82 +1,67 @@
 import { randomUUID } from 'node:crypto';
-import { availableParallelism } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { Piscina } from 'piscina';
+import { outputLayout, partName, REJECTED_DIR, type OutputLayout } from '../commit/layout.js';
+import { lockOutput } from '../commit/lock.js';
+import type { PartRecord } from '../commit/manifest.js';
 import {
-  AbortError,
-  BatchscoreError,
-  DataError,
-  WorkerCrashedError,
-  deserializeError,
-} from '../errors.js';
-import type { PartitionResult, RunSummary, ScoreEvent, StageTimings, WorkerStats } from '../events.js';
+  publishVersion,
+  readExisting,
+  reusePart,
+  writeMarker,
+  type ExistingOutput,
+} from '../commit/publish.js';
+import { OutputError } from '../errors.js';
+import type { RunSummary, ScoreEvent } from '../events.js';
 import {
   DEFAULT_COMPRESSION,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_MAX_RETRY_DELAY_MS,
   DEFAULT_PARQUET_ENGINE,
-  DEFAULT_PARTITION_BYTES,
-  DEFAULT_PARTITION_ROWS,
+  DEFAULT_RETRY_DELAY_MS,
   DEFAULT_WRITE_MODE,
   type PartitionedRunOptions,
+  type WriteMode,
 } from '../options.js';
-import { planInput } from '../plan/index.js';
-import { describePartition, type InputPlan, type PartitionSource } from '../plan/types.js';
-import { checkInteger, checkOneOf, checkString } from '../validate.js';
+import type { InputPlan, PartitionSource } from '../plan/types.js';
 import { VERSION } from '../version.js';
 import type { HandlerSpec, PartitionTask, TaskResult, WorkerConfig } from '../worker/protocol.js';
 import { partExtension } from '../write/part.js';
-import { commitOutput, discardStaging, prepareOutput, REJECTED_DIR, type Staging } from './output.js';
+import { dispatch } from './dispatch.js';
+import { Fingerprinter, hashJson } from './fingerprint.js';
+import { exists, prepareVersion, type PreparedVersion } from './resume.js';
+import { workerCount } from './settings.js';
+import {
+  buildManifest,
+  checkRejectedTotal,
+  checkRowBalance,
+  summarize,
+  type Completed,
+  type RejectBudget,
+  type RunLabels,
+} from './summary.js';
+
+export { planRunInput, validateRunOptions } from './settings.js';
 
 /** What a public entry point adds to a run: the worker's handler and the output's labels. */
 export interface RunSpec {
   handler: HandlerSpec;
-  /** Key-value metadata for every part file, besides the run id and the version. */
+  /** Fields of the `batchscore` metadata entry, besides the run id, version and scored_at. */
   metadata: Record<string, string>;
-  maxRejectedRows: number;
-  /** Fields added to the summary and the manifest. */
-  labels: Pick<RunSummary, 'modelVersion' | 'modelSha256' | 'scoredAt'>;
+  rejectBudget: RejectBudget;
+  labels: { modelVersion?: string; modelSha256?: string };
+  /** The run's `scored_at`, for scoring runs; `pinned` when the user set it. */
+  scoredAt?: { value: Date; pinned: boolean };
+  /** Everything besides the input that shapes the output; parts are reused only when equal. */
+  settings: unknown;
 }
 
 const WORKER_URL = new URL('../worker/worker.js', import.meta.url);
 
-/** Checks the options shared by every entry point. */
-export function validateRunOptions(options: PartitionedRunOptions): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new BatchscoreError('ERR_INVALID_OPTION', 'Expected an options object');
-  }
-  checkString('output', options.output, false);
-  checkOneOf('format', options.format, ['parquet', 'arrow', 'csv', 'jsonl']);
-  checkOneOf('outputFormat', options.outputFormat, ['parquet', 'arrow']);
-  checkOneOf('mode', options.mode, ['fail-if-exists', 'overwrite']);
-  checkOneOf('parquetEngine', options.parquetEngine, ['parquet-wasm', 'parquetjs-lite']);
-  checkOneOf('compression', options.compression, ['snappy', 'zstd', 'gzip', 'none']);
-  checkInteger('workers', options.workers, 1);
-  checkInteger('partitionBytes', options.partitionBytes, 1);
-  checkInteger('partitionRows', options.partitionRows, 1);
-  checkString('runId', options.runId);
-  if (options.delimiter !== undefined && options.delimiter.length !== 1) {
-    throw new BatchscoreError(
-      'ERR_INVALID_OPTION',
-      `Expected \`delimiter\` to be one character, got ${JSON.stringify(options.delimiter)}`,
-    );
-  }
-}
-
-/** Plans the input of a run from its options. */
-export function planRunInput(options: PartitionedRunOptions): Promise<InputPlan> {
-  const sizedByUser = options.partitionBytes !== undefined || options.partitionRows !== undefined;
-  return planInput(options.input, {
-    minPartitions: sizedByUser ? null : workerCount(options) * 2,
-    format: options.format,
-    partitionBytes: options.partitionBytes ?? DEFAULT_PARTITION_BYTES,
-    partitionRows: options.partitionRows ?? DEFAULT_PARTITION_ROWS,
-    delimiter: options.delimiter ?? ',',
-    columnTypes: options.columnTypes,
-  });
-}
-
 /**
- * Runs every partition of `plan` on a worker pool, stages the part files and commits them.
- * Nothing is committed unless every partition succeeds.
+ * Runs every partition of `plan` on a worker pool, writes the parts into a new version
+ * of the output and publishes it. Nothing is published unless every partition succeeds.
  */
 export async function runPartitioned(
   options: PartitionedRunOptions,
@@ -84,14 +69,74 @@ export async function runPartitioned(
   spec: RunSpec,
 ): Promise<RunSummary> {
   const started = performance.now();
-  const runId = options.runId ?? randomUUID();
-  const output = resolve(options.output);
   const emit = eventEmitter(options.onEvent);
   options.signal?.throwIfAborted();
+  const mode = options.mode ?? DEFAULT_WRITE_MODE;
+  const layout = outputLayout(resolve(options.output));
+  const format = {
+    format: options.outputFormat ?? 'parquet',
+    engine: options.parquetEngine ?? DEFAULT_PARQUET_ENGINE,
+    compression: options.compression ?? DEFAULT_COMPRESSION,
+  };
+  const settingsKey = hashJson({ settings: spec.settings, format });
 
-  const staging = await prepareOutput(output, options.mode ?? DEFAULT_WRITE_MODE, runId);
-  const config = workerConfig(options, spec, runId);
-  const workers = workerCount(options);
+  await createParent(layout);
+  const lock = await lockOutput(layout.lock, options.runId ?? 'pending');
+  try {
+    const existing = await readExisting(layout);
+    checkMode(mode, existing, layout);
+    const prepared = await prepareVersion(layout, mode, existing, {
+      runId: options.runId ?? defaultRunId(spec, settingsKey),
+      settingsKey,
+      scoredAt: spec.scoredAt,
+    });
+    const labels: RunLabels = {
+      runId: prepared.runId,
+      output: layout.output,
+      settingsKey,
+      ...spec.labels,
+      scoredAt: prepared.scoredAt?.toISOString(),
+    };
+    const config: WorkerConfig = {
+      handler: withScoredAt(spec.handler, prepared.scoredAt),
+      ...format,
+      metadata: partMetadata(spec, labels),
+      maxRejectedRows: spec.rejectBudget.maxFraction === undefined
+        ? spec.rejectBudget.maxRows
+        : undefined,
+    };
+    emit({ type: 'run-start', runId: labels.runId, partitions: plan.partitionCount ?? 0, rowsPlanned: plan.rows });
+
+    const workers = workerCount(options);
+    const results = await runPool(options, plan, config, prepared, labels, workers, emit, started);
+    const summary = summarize(results, labels, started, workers);
+    checkRejectedTotal(summary, spec.rejectBudget);
+    checkRowBalance(summary, spec.handler.kind === 'score');
+    await publishVersion(layout, prepared.version, buildManifest(summary, results, labels), existing);
+    emit({ type: 'commit', files: summary.files.length });
+    emit({ type: 'run-end', summary });
+    return summary;
+  } catch (error) {
+    // The staged parts stay in the hidden versions folder, where a `resume` run picks
+    // them up and the next successful run deletes them.
+    const typed = error instanceof Error ? error : new Error(String(error));
+    emit({ type: 'run-failed', error: typed });
+    throw typed;
+  } finally {
+    await lock.release();
+  }
+}
+
+async function runPool(
+  options: PartitionedRunOptions,
+  plan: InputPlan,
+  config: WorkerConfig,
+  prepared: PreparedVersion,
+  labels: RunLabels,
+  workers: number,
+  emit: (event: ScoreEvent) => void,
+  started: number,
+): Promise<Completed[]> {
   const pool = new Piscina({
     filename: WORKER_URL.href,
     minThreads: workers,
@@ -101,272 +146,208 @@ export async function runPartitioned(
     atomics: 'disabled',
     idleTimeout: Number.MAX_SAFE_INTEGER,
   });
-  emit({ type: 'run-start', runId, partitions: plan.partitionCount ?? 0, rowsPlanned: plan.rows });
-
+  const parts = new PartBook(prepared, labels, partExtension(config.format));
   try {
-    const results = await dispatch(pool, plan, staging, config, options, emit, started, workers);
-    const summary = summarize(results, runId, output, spec, started);
-    checkRejectedTotal(summary, spec.maxRejectedRows);
-    checkRowBalance(summary, spec);
-    await commitOutput(staging, summary.files, rejectedNames(results), manifest(summary, results));
-    emit({ type: 'commit', files: summary.files.length });
-    emit({ type: 'run-end', summary });
-    return summary;
-  } catch (error) {
-    await discardStaging(staging);
-    const typed = error instanceof Error ? error : new Error(String(error));
-    emit({ type: 'run-failed', error: typed });
-    throw typed;
+    return await dispatch({
+      pool,
+      plan,
+      workers,
+      retry: {
+        maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
+        retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
+        maxRetryDelayMs: options.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
+        partitionTimeoutMs: options.partitionTimeoutMs,
+      },
+      signal: options.signal,
+      emit,
+      started,
+      task: (partition, source, attempt) => parts.task(partition, source, attempt),
+      reuse: (partition, source) => parts.reuse(partition, source),
+      complete: (partition, source, result, attempts, latencyMs) =>
+        parts.complete(partition, source, result, attempts, latencyMs),
+    });
   } finally {
     await pool.destroy();
   }
 }
 
-function workerCount(options: PartitionedRunOptions): number {
-  return options.workers ?? availableParallelism();
+/**
+ * Keeps the records of a version's parts: builds worker tasks, writes a completion
+ * marker for each finished part and finds parts that need not be computed again.
+ */
+class PartBook {
+  private readonly fingerprints: Fingerprinter;
+
+  constructor(
+    private readonly prepared: PreparedVersion,
+    private readonly labels: RunLabels,
+    private readonly extension: string,
+  ) {
+    this.fingerprints = new Fingerprinter(labels.settingsKey);
+  }
+
+  task(partition: number, source: PartitionSource, attempt: number): PartitionTask {
+    const name = partName(partition);
+    return {
+      partition,
+      source,
+      partPath: join(this.prepared.version.dir, `${name}${this.extension}`),
+      rejectedPath: join(this.prepared.version.rejectedDir, `${name}.jsonl`),
+      attempt,
+    };
+  }
+
+  async reuse(partition: number, source: PartitionSource): Promise<Completed | null> {
+    const input = await this.fingerprints.fingerprint(source);
+    const key = this.fingerprints.key(input);
+    if (key === null) return null;
+    const file = `${partName(partition)}${this.extension}`;
+    const { version, finished, committed } = this.prepared;
+
+    // 1. A part that the interrupted run being continued already finished.
+    const done = finished.get(file);
+    if (done?.key === key && (await exists(join(version.dir, file), done.bytes))) {
+      return reusedResult(done);
+    }
+
+    // 2. A part of the committed output computed from the same input and settings.
+    const previous = committed?.parts.get(key);
+    if (committed == null || previous === undefined) return null;
+    if (!(await exists(join(committed.dir, previous.file), previous.bytes))) return null;
+    await reusePart(committed.dir, previous, version, file);
+    const record: PartRecord = {
+      ...previous,
+      file,
+      partition,
+      input,
+      rejectedFile: previous.rejectedFile === undefined ? undefined : rejectedName(partition),
+    };
+    await writeMarker(version, record);
+    return reusedResult(record);
+  }
+
+  async complete(
+    partition: number,
+    source: PartitionSource,
+    result: Extract<TaskResult, { ok: true }>,
+    attempts: number,
+    latencyMs: number,
+  ): Promise<Completed> {
+    const input = await this.fingerprints.fingerprint(source);
+    const record: PartRecord = {
+      file: `${partName(partition)}${this.extension}`,
+      partition,
+      key: this.fingerprints.key(input),
+      input,
+      rowsIn: result.rowsIn,
+      rowsOut: result.rowsOut,
+      rowsRejected: result.rowsRejected,
+      bytes: result.bytes,
+      sha256: result.sha256,
+      runId: this.labels.runId,
+    };
+    if (result.rejectedWritten) record.rejectedFile = rejectedName(partition);
+    if (this.labels.scoredAt !== undefined) record.scoredAt = this.labels.scoredAt;
+    await writeMarker(this.prepared.version, record);
+    return {
+      record,
+      partition,
+      rowsIn: result.rowsIn,
+      rowsOut: result.rowsOut,
+      rowsRejected: result.rowsRejected,
+      bytes: result.bytes,
+      threadId: result.threadId,
+      timings: result.timings,
+      reused: false,
+      attempts,
+      latencyMs,
+      sessionsCreated: result.sessionsCreated,
+    };
+  }
 }
 
-function workerConfig(options: PartitionedRunOptions, spec: RunSpec, runId: string): WorkerConfig {
+function reusedResult(record: PartRecord): Completed {
   return {
-    handler: spec.handler,
-    format: options.outputFormat ?? 'parquet',
-    engine: options.parquetEngine ?? DEFAULT_PARQUET_ENGINE,
-    compression: options.compression ?? DEFAULT_COMPRESSION,
-    metadata: {
-      ...spec.metadata,
-      'batchscore.version': VERSION,
-      'batchscore.run_id': runId,
-    },
-    maxRejectedRows: spec.maxRejectedRows,
+    record,
+    partition: record.partition,
+    rowsIn: record.rowsIn,
+    rowsOut: record.rowsOut,
+    rowsRejected: record.rowsRejected,
+    bytes: record.bytes,
+    threadId: -1,
+    timings: { readMs: 0, convertMs: 0, inferMs: 0, writeMs: 0 },
+    reused: true,
+    attempts: 0,
+    latencyMs: 0,
+    sessionsCreated: 0,
   };
 }
 
-type Emit = (event: ScoreEvent) => void;
+function rejectedName(partition: number): string {
+  return `${REJECTED_DIR}/${partName(partition)}.jsonl`;
+}
 
-function eventEmitter(listener: ((event: ScoreEvent) => void) | undefined): Emit {
-  return (event) => {
+function checkMode(mode: WriteMode, existing: ExistingOutput, layout: OutputLayout): void {
+  if (mode !== 'fail-if-exists') return;
+  const visible = existing.kind === 'directory'
+    ? existing.entries.filter((name) => !name.startsWith('.') && !name.startsWith('_'))
+    : [];
+  if (existing.kind === 'version' || visible.length > 0) {
+    throw new OutputError('ERR_OUTPUT_EXISTS', 'The output already exists', {
+      file: layout.output,
+      fix: 'Pass mode "overwrite" (--mode overwrite) to replace it, "resume" to reuse ' +
+        'unchanged parts, or choose another directory',
+    });
+  }
+}
+
+async function createParent(layout: OutputLayout): Promise<void> {
+  try {
+    await mkdir(dirname(layout.output), { recursive: true });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new OutputError('ERR_OUTPUT_NOT_WRITABLE', `Cannot create the output's parent: ${reason}`, {
+      file: layout.output,
+      fix: 'Choose an output path whose parent this user can create and write',
+      cause: error,
+    });
+  }
+}
+
+/**
+ * A random id, or one derived from a pinned `scored_at` and the settings, so that a
+ * rerun with the same pinned time writes byte-identical part files.
+ */
+function defaultRunId(spec: RunSpec, settingsKey: string): string {
+  if (spec.scoredAt?.pinned !== true) return randomUUID();
+  const hex = hashJson({ scoredAt: spec.scoredAt.value.toISOString(), settingsKey });
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20, 32)]
+    .join('-');
+}
+
+function withScoredAt(handler: HandlerSpec, scoredAt: Date | undefined): HandlerSpec {
+  if (handler.kind !== 'score' || scoredAt === undefined) return handler;
+  return { ...handler, scoredAtMicros: (BigInt(scoredAt.getTime()) * 1000n).toString() };
+}
+
+/**
+ * Builds the key-value metadata of every part: one `batchscore` entry holding a JSON
+ * object. One entry, because parquet-wasm 0.8 writes several entries in an order that
+ * depends on what its WebAssembly instance did before, so reruns would differ in bytes.
+ */
+function partMetadata(spec: RunSpec, labels: RunLabels): Record<string, string> {
+  const fields: Record<string, string> = { ...spec.metadata, version: VERSION, run_id: labels.runId };
+  if (labels.scoredAt !== undefined) fields.scored_at = labels.scoredAt;
+  return { batchscore: JSON.stringify(fields) };
+}
+
+function eventEmitter(listener: ((event: ScoreEvent) => void) | undefined) {
+  return (event: ScoreEvent): void => {
     try {
       listener?.(event);
     } catch {
       // A listener's failure must not fail or corrupt the run; listeners are documented
       // as not throwing.
     }
-  };
-}
-
-interface Completed extends PartitionResult {
-  /** Part file name. */
-  file: string;
-  sha256: string;
-  rejectedWritten: boolean;
-  description: string;
-  sessionsCreated: number;
-}
-
-/**
- * Feeds partitions to the pool with at most two per worker in flight, so a stream input
- * is read only as fast as it is scored and its buffers do not pile up in the main thread.
- */
-async function dispatch(
-  pool: Piscina,
-  plan: InputPlan,
-  staging: Staging,
-  config: WorkerConfig,
-  options: PartitionedRunOptions,
-  emit: Emit,
-  started: number,
-  workers: number,
-): Promise<Completed[]> {
-  const results: Completed[] = [];
-  const inFlight = new Set<Promise<void>>();
-  const abort = new AbortController();
-  const stop = () => abort.abort(options.signal?.reason);
-  options.signal?.addEventListener('abort', stop, { once: true });
-  let failure: unknown;
-  let rowsDone = 0;
-  let index = 0;
-  const extension = partExtension(config.format);
-
-  const finish = (completed: Completed) => {
-    results[completed.partition] = completed;
-    rowsDone += completed.rowsIn;
-    emit({
-      type: 'partition-end',
-      result: completed,
-      partitionsDone: results.filter(Boolean).length,
-      partitions: plan.partitionCount ?? index,
-      rowsDone,
-      rowsPlanned: plan.rows,
-      elapsedMs: performance.now() - started,
-    });
-  };
-
-  try {
-    for await (const source of plan.partitions) {
-      if (failure !== undefined || abort.signal.aborted) break;
-      const partition = index++;
-      const task = partitionTask(partition, source, staging, extension);
-      const description = describePartition(source);
-      emit({ type: 'partition-start', partition, description });
-      const file = basename(task.partPath);
-      const running = runTask(pool, task, abort.signal)
-        .then((result) => finish({ ...result, description, file }))
-        .catch((error: unknown) => {
-          failure ??= error;
-          abort.abort(error);
-        })
-        .finally(() => inFlight.delete(running));
-      inFlight.add(running);
-      while (inFlight.size >= workers * 2) await Promise.race(inFlight);
-    }
-  } catch (error) {
-    // The input itself failed while it was being read (an Arrow stream, a batch iterator).
-    failure ??= error;
-    abort.abort(error);
-  }
-  await Promise.all(inFlight);
-  options.signal?.removeEventListener('abort', stop);
-
-  if (options.signal?.aborted === true) {
-    throw new AbortError(undefined, { cause: options.signal.reason });
-  }
-  if (failure !== undefined) throw failure;
-  return results;
-}
-
-function partitionTask(
-  partition: number,
-  source: PartitionSource,
-  staging: Staging,
-  extension: string,
-): PartitionTask {
-  const name = partName(partition);
-  return {
-    partition,
-    source,
-    partPath: join(staging.dir, `${name}${extension}`),
-    rejectedPath: join(staging.rejectedDir, `${name}.jsonl`),
-  };
-}
-
-function partName(partition: number): string {
-  return `part-${String(partition).padStart(5, '0')}`;
-}
-
-async function runTask(pool: Piscina, task: PartitionTask, signal: AbortSignal) {
-  const transferList = task.source.kind === 'ipc' ? [task.source.bytes.buffer as ArrayBuffer] : undefined;
-  let result: TaskResult;
-  try {
-    result = (await pool.run(task, { signal, transferList })) as TaskResult;
-  } catch (error) {
-    if (signal.aborted) throw signal.reason ?? new AbortError();
-    throw new WorkerCrashedError('A worker thread stopped while it processed a partition', {
-      partition: task.partition,
-      value: describePartition(task.source),
-      fix: 'Check the worker module or the model for code that exits the thread; ' +
-        'run with fewer workers if the machine ran out of memory',
-      cause: error,
-    });
-  }
-  if (!result.ok) throw deserializeError(result.error);
-  const { ok: _ok, ...rest } = result;
-  return rest;
-}
-
-function summarize(
-  results: Completed[],
-  runId: string,
-  output: string,
-  spec: RunSpec,
-  started: number,
-): RunSummary {
-  const timings: StageTimings = { readMs: 0, convertMs: 0, inferMs: 0, writeMs: 0 };
-  const workers = new Map<number, WorkerStats>();
-  let rowsIn = 0;
-  let rowsOut = 0;
-  let rowsRejected = 0;
-  for (const result of results) {
-    rowsIn += result.rowsIn;
-    rowsOut += result.rowsOut;
-    rowsRejected += result.rowsRejected;
-    for (const key of Object.keys(timings) as (keyof StageTimings)[]) {
-      timings[key] += result.timings[key];
-    }
-    const stats = workers.get(result.threadId) ??
-      { threadId: result.threadId, sessionsCreated: 0, partitions: 0 };
-    stats.partitions += 1;
-    stats.sessionsCreated = Math.max(stats.sessionsCreated, result.sessionsCreated);
-    workers.set(result.threadId, stats);
-  }
-  const durationMs = performance.now() - started;
-  return {
-    runId,
-    output,
-    files: results.map((result) => result.file),
-    partitions: results.length,
-    rowsIn,
-    rowsOut,
-    rowsRejected,
-    rejectedFiles: rejectedNames(results).map((name) => `${REJECTED_DIR}/${name}`),
-    ...spec.labels,
-    durationMs,
-    rowsPerSecond: durationMs > 0 ? (rowsIn / durationMs) * 1000 : 0,
-    timings,
-    workers: [...workers.values()].sort((a, b) => a.threadId - b.threadId),
-  };
-}
-
-function rejectedNames(results: Completed[]): string[] {
-  return results
-    .filter((result) => result.rejectedWritten)
-    .map((result) => `${partName(result.partition)}.jsonl`);
-}
-
-/**
- * Fails the run when the rejected rows of all partitions together exceed the budget.
- * Each worker checks its own partition; only the main thread sees the total.
- */
-function checkRejectedTotal(summary: RunSummary, maxRejectedRows: number): void {
-  if (summary.rowsRejected <= maxRejectedRows) return;
-  throw new DataError(
-    'ERR_VALUE_CONVERSION',
-    `${summary.rowsRejected} rows were rejected, more than maxRejectedRows (${maxRejectedRows})`,
-    { fix: 'Read the reasons in the rejected rows, fix the input, or raise maxRejectedRows' },
-  );
-}
-
-/** Checks that every row is accounted for: rows in = rows out + rows rejected. */
-function checkRowBalance(summary: RunSummary, spec: RunSpec): void {
-  if (spec.handler.kind !== 'score') return;
-  if (summary.rowsIn === summary.rowsOut + summary.rowsRejected) return;
-  throw new BatchscoreError(
-    'ERR_INFERENCE',
-    `Rows do not add up: ${summary.rowsIn} read, ${summary.rowsOut} written and ` +
-      `${summary.rowsRejected} rejected`,
-    { fix: 'This is a bug in batchscore; please report it with the input that caused it' },
-  );
-}
-
-/** The `_SUCCESS` manifest: what was committed, from what, by which run. */
-function manifest(summary: RunSummary, results: Completed[]) {
-  return {
-    batchscoreVersion: VERSION,
-    runId: summary.runId,
-    committedAt: new Date().toISOString(),
-    scoredAt: summary.scoredAt,
-    model: summary.modelSha256 === undefined
-      ? undefined
-      : { version: summary.modelVersion, sha256: summary.modelSha256 },
-    rows: { in: summary.rowsIn, out: summary.rowsOut, rejected: summary.rowsRejected },
-    parts: results.map((result) => ({
-      file: result.file,
-      partition: result.partition,
-      input: result.description,
-      rows: result.rowsOut,
-      rejected: result.rowsRejected,
-      bytes: result.bytes,
-      sha256: result.sha256,
-    })),
-    rejected: summary.rejectedFiles,
   };
 }

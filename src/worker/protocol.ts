@@ -29,8 +29,11 @@ export interface WorkerConfig {
   compression: ParquetCompression;
   /** Key-value metadata written in every part file. */
   metadata: Record<string, string>;
-  /** Rows that a single partition may reject before the worker fails it. */
-  maxRejectedRows: number;
+  /**
+   * Rows that a single partition may reject before the worker fails it; undefined for no
+   * per-partition limit.
+   */
+  maxRejectedRows: number | undefined;
 }
 
 /** One partition to process. */
@@ -41,6 +44,8 @@ export interface PartitionTask {
   partPath: string;
   /** Where to write rejected rows, if any. */
   rejectedPath: string;
+  /** Zero-based attempt number; retries of a partition count up from 1. */
+  attempt: number;
 }
 
 /** A rejected row with the values of the row, when they could be read. */
@@ -64,4 +69,11 @@ export type TaskResult =
       sessionsCreated: number;
       timings: StageTimings;
     }
-  | { ok: false; partition: number; error: SerializedError; threadId: number };
+  | {
+      ok: false;
+      partition: number;
+      error: SerializedError;
+      /** True for a transient failure, such as an I/O error, that a retry may overcome. */
+      retryable: boolean;
+      threadId: number;
+    };

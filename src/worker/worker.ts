@@ -7,7 +7,8 @@ import { writeFile } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
 import type { Table } from 'apache-arrow';
 import { workerData } from 'piscina';
-import { DataError, serializeError } from '../errors.js';
+import { DataError, OutputError, serializeError } from '../errors.js';
+import { injectFault } from '../faults.js';
 import type { StageTimings } from '../events.js';
 import { readPartition } from './read-partition.js';
 import { MapHandler } from './map.js';
@@ -30,12 +31,31 @@ export default async function processTask(task: PartitionTask): Promise<TaskResu
   try {
     return await runTask(task);
   } catch (error) {
-    return { ok: false, partition: task.partition, error: serializeError(error), threadId };
+    return {
+      ok: false,
+      partition: task.partition,
+      error: serializeError(error),
+      retryable: isTransient(error),
+      threadId,
+    };
   }
+}
+
+/** errno codes of failures that may pass when the same I/O is tried again. */
+const TRANSIENT_CODES = new Set(['EIO', 'EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'ETIMEDOUT', 'EINTR']);
+
+function isTransient(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (code !== undefined && TRANSIENT_CODES.has(code)) return true;
+  }
+  return false;
 }
 
 async function runTask(task: PartitionTask): Promise<TaskResult> {
   const timings: StageTimings = { readMs: 0, convertMs: 0, inferMs: 0, writeMs: 0 };
+  if (injectFault('crash', task.partition, task.attempt)) process.exit(70);
+  if (injectFault('hang', task.partition, task.attempt)) await new Promise(() => {});
 
   // 1. Read the partition; rows that cannot be parsed are rejected here.
   let started = performance.now();
@@ -64,6 +84,7 @@ async function runTask(task: PartitionTask): Promise<TaskResult> {
 
   // 3. Write the part file and the rejected rows, both flushed to disk.
   started = performance.now();
+  if (injectFault('write-error', task.partition, task.attempt)) throw injectedWriteError(task);
   const written = await writePart(output, task.partPath, config, config.metadata);
   if (rejected.length > 0) await writeRejected(task.rejectedPath, rejected, context.file);
   timings.writeMs += performance.now() - started;
@@ -83,18 +104,27 @@ async function runTask(task: PartitionTask): Promise<TaskResult> {
   };
 }
 
+function injectedWriteError(task: PartitionTask): OutputError {
+  const cause = Object.assign(new Error('injected write failure'), { code: 'EIO' });
+  return new OutputError('ERR_OUTPUT_NOT_WRITABLE', 'Cannot write part file: EIO', {
+    file: task.partPath,
+    cause,
+  });
+}
+
 function checkRejectedBudget(rejected: RejectedRecord[], file: string | undefined): void {
   const first = rejected[0];
-  if (first === undefined || rejected.length <= config.maxRejectedRows) return;
+  const limit = config.maxRejectedRows;
+  if (first === undefined || limit === undefined || rejected.length <= limit) return;
   throw new DataError(first.code, `Row cannot be scored: ${first.reason}`, {
     file: first.file ?? file,
     row: first.row,
     column: first.column,
     value: first.value,
-    fix: config.maxRejectedRows === 0
+    fix: limit === 0
       ? 'Fix the value, or set maxRejectedRows (--max-rejected) to write bad rows to ' +
         '_rejected/ and go on'
-      : `More than maxRejectedRows (${config.maxRejectedRows}) rows were rejected in one ` +
+      : `More than maxRejectedRows (${limit}) rows were rejected in one ` +
         'partition; fix the input or raise the limit',
   });
 }

@@ -14,9 +14,9 @@ pyarrow as a reader independent of the library, and checks that:
 - ``scored_at`` is a UTC timestamp column (any unit) with one distinct value
   and no nulls;
 - the key-value metadata of every part (the Parquet footer's, or the Arrow
-  schema's) has ``batchscore.model_version``, ``batchscore.model_sha256``,
-  ``batchscore.version`` and ``batchscore.run_id``, with the same values in
-  every part;
+  schema's) has a ``batchscore`` entry, a JSON object with ``model_version``,
+  ``model_sha256``, ``version`` and ``run_id``, reported here as
+  ``batchscore.model_version`` and so on, with the same values in every part;
 - the total row count and the column names match ``--expect-rows`` and
   ``--expect-columns`` when they are given.
 
@@ -81,6 +81,11 @@ def decode_metadata(raw: dict[bytes, bytes] | None) -> dict[str, str]:
         name = key.decode("utf-8", errors="replace")
         if name == "ARROW:schema":
             decoded[name] = f"<{len(value)} bytes>"
+        elif name == "batchscore":
+            # One JSON entry, because parquet-wasm writes several entries in an order
+            # that changes from call to call, which would make reruns differ in bytes.
+            for field, field_value in json.loads(value).items():
+                decoded[f"batchscore.{field}"] = str(field_value)
         else:
             decoded[name] = value.decode("utf-8", errors="replace")
     return decoded
@@ -163,11 +168,26 @@ def check_metadata(parts: list[Part], errors: list[str]) -> dict[str, str]:
     return first.metadata
 
 
-def distinct_values(table: pa.Table, column: str) -> tuple[list, int]:
+def distinct_values(table: pa.Table, column: str) -> tuple[pa.Array, int]:
     """Return the distinct non-null values of a column and its null count."""
     values = table.column(column)
-    unique = pc.unique(values.drop_null()).to_pylist()
-    return unique, values.null_count
+    return pc.unique(values.drop_null()), values.null_count
+
+
+def format_timestamps(values: pa.Array, errors: list[str]) -> list[str]:
+    """Format timestamps as ISO 8601 and report any out of Python's range."""
+    formatted = []
+    raw = values.cast(pa.int64()).to_pylist()
+    for index, value in enumerate(values):
+        try:
+            formatted.append(value.as_py().isoformat())
+        except (OverflowError, ValueError):
+            unit = values.type.unit
+            errors.append(
+                f"scored_at value {raw[index]} {unit} is out of range"
+            )
+            formatted.append(f"{raw[index]} {unit}")
+    return formatted
 
 
 def check_model_version(
@@ -185,7 +205,8 @@ def check_model_version(
         errors.append(f"model_version is {column_type}, expected a string type")
         return {"type": str(column_type)}
 
-    values, nulls = distinct_values(table, "model_version")
+    unique, nulls = distinct_values(table, "model_version")
+    values = unique.to_pylist()
     expected = metadata.get("batchscore.model_version")
     if nulls:
         errors.append(f"model_version has {nulls} null values")
@@ -218,7 +239,7 @@ def check_scored_at(table: pa.Table, errors: list[str]) -> dict | None:
             f"scored_at time zone is {column_type.tz!r}, expected UTC"
         )
     values, nulls = distinct_values(table, "scored_at")
-    summary["values"] = [value.isoformat() for value in values]
+    summary["values"] = format_timestamps(values, errors)
     if nulls:
         errors.append(f"scored_at has {nulls} null values")
     if table.num_rows and len(values) != 1:
