@@ -28,13 +28,25 @@ Input:
 
 Output:
   --output-format FMT     parquet or arrow (default: parquet)
-  --mode MODE             fail-if-exists or overwrite (default: fail-if-exists)
+  --mode MODE             fail-if-exists, overwrite or resume (default: fail-if-exists);
+                          resume reuses parts whose input and settings are unchanged and
+                          continues a run that was killed
   --compression CODEC     snappy, zstd, gzip or none (default: snappy)
   --parquet-engine NAME   parquet-wasm or parquetjs-lite (default: parquet-wasm)
   --scored-at TIME        ISO 8601 time for scored_at (default: now); pin it to make a
                           rerun write identical files
   --run-id ID             run id for the output metadata (default: random UUID)
   --max-rejected N        rows that may fail to convert; they go to _rejected/ (default: 0)
+  --max-rejected-fraction F
+                          fraction of rows (0 to 1) that may fail to convert
+
+Failures:
+  --max-retries N         retries of a partition after a worker crash, a time-out or a
+                          transient I/O error (default: 3)
+  --retry-delay-ms N      delay before the first retry, doubled for each next one
+                          (default: 250)
+  --partition-timeout-ms N
+                          stop and retry a partition that takes longer (default: none)
 
 Performance:
   --workers N             worker threads (default: available cores)
@@ -82,6 +94,10 @@ export function parseScoreArgs(argv: string[]): ScoreArgs {
       'scored-at': { type: 'string' },
       'run-id': { type: 'string' },
       'max-rejected': { type: 'string' },
+      'max-rejected-fraction': { type: 'string' },
+      'max-retries': { type: 'string' },
+      'retry-delay-ms': { type: 'string' },
+      'partition-timeout-ms': { type: 'string' },
       workers: { type: 'string' },
       'intra-op-threads': { type: 'string' },
       'partition-bytes': { type: 'string' },
@@ -112,6 +128,10 @@ export function parseScoreArgs(argv: string[]): ScoreArgs {
     scoredAt: date(values['scored-at']),
     runId: values['run-id'],
     maxRejectedRows: integer(values['max-rejected'], '--max-rejected'),
+    maxRejectedFraction: fraction(values['max-rejected-fraction'], '--max-rejected-fraction'),
+    maxRetries: integer(values['max-retries'], '--max-retries'),
+    retryDelayMs: integer(values['retry-delay-ms'], '--retry-delay-ms'),
+    partitionTimeoutMs: integer(values['partition-timeout-ms'], '--partition-timeout-ms'),
     workers: integer(values.workers, '--workers'),
     intraOpThreads: integer(values['intra-op-threads'], '--intra-op-threads'),
     partitionBytes: integer(values['partition-bytes'], '--partition-bytes'),
@@ -143,6 +163,15 @@ function integer(value: string | undefined, flag: string): number | undefined {
   const parsed = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed)) {
     throw new InvalidOptionError(`Expected ${flag} to be a whole number, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
+
+function fraction(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === '' || !(parsed >= 0 && parsed <= 1)) {
+    throw new InvalidOptionError(`Expected ${flag} to be a number from 0 to 1, got ${JSON.stringify(value)}`);
   }
   return parsed;
 }

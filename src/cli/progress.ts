@@ -18,9 +18,20 @@ export class ProgressPrinter {
       const partitions = event.partitions > 0 ? `${event.partitions} partitions` : 'partitions';
       this.line(`Scoring ${rows} rows in ${partitions}`, true);
     } else if (event.type === 'partition-end') {
+      const { partition, rowsRejected } = event.result;
+      if (rowsRejected > 0) {
+        this.line(`Partition ${partition}: ${rowsRejected} rows rejected, see _rejected/`, true);
+      }
       const last = event.partitionsDone === event.partitions && event.rowsPlanned !== null;
       if (!last && !this.stream.isTTY && Date.now() - this.lastPrinted < this.intervalMs) return;
       this.line(statusLine(event), last);
+    } else if (event.type === 'retry') {
+      const code = (event.error as { code?: string }).code ?? event.error.name;
+      this.line(
+        `Retrying partition ${event.partition} (attempt ${event.attempt + 1}) in ` +
+          `${event.delayMs} ms after ${code}: ${event.error.message}`,
+        true,
+      );
     } else if (event.type === 'run-end') {
       const { summary } = event;
       this.line(
