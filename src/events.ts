@@ -47,7 +47,13 @@ export type ScoreEvent =
       rowsPlanned: number | null;
       elapsedMs: number;
     }
-  | { type: 'rejected'; partition: number; rows: number; file: string }
+  | {
+      type: 'rejected';
+      partition: number;
+      rows: number;
+      /** Rejected-rows file, relative to the output. */
+      file: string;
+    }
   | { type: 'retry'; partition: number; attempt: number; delayMs: number; error: Error }
   | { type: 'commit'; files: number }
   | { type: 'run-end'; summary: RunSummary }

@@ -67,6 +67,10 @@ export async function dispatch(context: DispatchContext): Promise<Completed[]> {
 
   const finish = (completed: Completed) => {
     results[completed.partition] = completed;
+    const { rejectedFile } = completed.record;
+    if (rejectedFile !== undefined && !completed.reused) {
+      emit({ type: 'rejected', partition: completed.partition, rows: completed.rowsRejected, file: rejectedFile });
+    }
     rowsDone += completed.rowsIn;
     done += 1;
     emit({
