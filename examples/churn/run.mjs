@@ -31,13 +31,13 @@ const summary = await scorePartitioned({
   output,
   mode: 'overwrite',
   onEvent: (event) => {
-    if (event.type === 'partition-end') {
+    if (event.type === 'partition-end' && process.stderr.isTTY) {
       const percent = ((event.rowsDone / (event.rowsPlanned ?? event.rowsDone)) * 100).toFixed(0);
       process.stderr.write(`\r${percent}% of ${rows.toLocaleString('en-US')} rows scored`);
     }
   },
 });
-process.stderr.write('\n');
+if (process.stderr.isTTY) process.stderr.write('\n');
 
 // 3. Show what was written.
 const first = tableFromIPC(readParquet(await readFile(join(output, summary.files[0]))).intoIPCStream());
