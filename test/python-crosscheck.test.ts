@@ -67,4 +67,14 @@ describe.skipIf(!hasPython && !required)('pyarrow reads the output', () => {
       expect(checked.metadata['batchscore.run_id']).toBe(summary.runId);
     });
   }
+
+  it('reads parquet parts with DuckDB through the output link', async () => {
+    const output = join(dir, 'parquet');
+    const query = `SELECT count(*), typeof(any_value(scored_at)), typeof(any_value(label)),
+      typeof(any_value(probability_1)), count(DISTINCT model_version)
+      FROM read_parquet('${output}/*.parquet')`;
+    const script = `import duckdb, json; print(json.dumps(duckdb.sql(${JSON.stringify(query)}).fetchone()))`;
+    const { stdout } = await promisify(execFile)(python, ['-c', script]);
+    expect(JSON.parse(stdout)).toEqual([5000, 'TIMESTAMP WITH TIME ZONE', 'BIGINT', 'FLOAT', 1]);
+  });
 });
