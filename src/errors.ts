@@ -4,7 +4,7 @@
  * The table of codes is in `docs/errors.md`.
  */
 
-/** Where in the input or output an error happened. Each field is set when known. */
+/** Location in the input or output of an error. Each field is set when known. */
 export interface ErrorLocation {
   /** Input or output file path. */
   file?: string;
@@ -41,7 +41,7 @@ export type ErrorCode =
 
 /** Options accepted by every error constructor. */
 export interface BatchscoreErrorOptions extends ErrorLocation {
-  /** What the user can do about it. Appended to the message. */
+  /** Action the user can take, appended to the message. */
   fix?: string;
   /** The lower-level error that caused this one. */
   cause?: unknown;
@@ -51,9 +51,9 @@ export interface BatchscoreErrorOptions extends ErrorLocation {
 export class BatchscoreError extends Error {
   /** Stable, machine-readable code. */
   readonly code: ErrorCode;
-  /** What the user can do about it, if anything. */
+  /** Action the user can take, if any. */
   readonly fix: string | undefined;
-  /** Where the error happened. */
+  /** Location of the error. */
   readonly location: ErrorLocation;
 
   constructor(code: ErrorCode, message: string, options: BatchscoreErrorOptions = {}) {

@@ -20,8 +20,8 @@ export const LABEL_COLUMNS = ['model_version', 'scored_at'] as const;
  * writes one part file per partition, committed only when every partition succeeded.
  *
  * Each worker creates its onnxruntime session once and reuses it for every partition
- * it handles. Workers read and write their own partitions, so the main thread never holds
- * the dataset.
+ * it handles. Workers read and write their own partitions, so the main thread never keeps
+ * the dataset in memory.
  *
  * @example
  * ```ts

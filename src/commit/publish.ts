@@ -24,7 +24,7 @@ import {
 } from './layout.js';
 import type { Manifest, PartRecord } from './manifest.js';
 
-/** What the output path holds before a run. */
+/** Contents of the output path before a run. */
 export type ExistingOutput =
   | { kind: 'none' }
   | { kind: 'version'; dir: string; manifest: Manifest | null }

@@ -15,7 +15,7 @@ import type { Completed } from './summary.js';
 type Emit = (event: ScoreEvent) => void;
 type Success = Extract<TaskResult, { ok: true }>;
 
-/** How failed attempts are retried. */
+/** Retry settings of failed attempts. */
 export interface RetryPolicy {
   maxRetries: number;
   retryDelayMs: number;
@@ -24,7 +24,7 @@ export interface RetryPolicy {
   partitionTimeoutMs: number | undefined;
 }
 
-/** What the dispatcher needs from the run. */
+/** Pool, plan and callbacks that the dispatcher works with. */
 export interface DispatchContext {
   pool: Piscina;
   plan: InputPlan;

@@ -6,7 +6,7 @@ import type { PartRecord } from '../commit/manifest.js';
 import { createVersion, readMarkers, type ExistingOutput } from '../commit/publish.js';
 import type { WriteMode } from '../options.js';
 
-/** What `_run.json` records of the run that writes a version. */
+/** Contents of `_run.json`: the run that writes a version. */
 interface RunFile {
   runId: string;
   settingsKey: string;
@@ -23,7 +23,7 @@ export interface PreparedVersion {
   continued: boolean;
   /** Completed parts of the continued run, by part file name. */
   finished: Map<string, PartRecord>;
-  /** Parts of the committed output, by reuse key, and the folder that holds them. */
+  /** Parts of the committed output, by reuse key, and the folder that contains them. */
   committed: { dir: string; parts: Map<string, PartRecord> } | null;
 }
 
@@ -36,8 +36,8 @@ export interface RunIdentity {
 
 /**
  * Picks the version folder of a run. In `resume` mode, a run continues the most recent
- * interrupted run with the same settings (and the same `scored_at`, when it is pinned),
- * and may reuse parts of the committed output; otherwise it starts a new folder.
+ * interrupted run with the same settings and, when it is pinned, the same `scored_at`.
+ * It may also reuse parts of the committed output. Otherwise the run starts a new folder.
  */
 export async function prepareVersion(
   layout: OutputLayout,

@@ -44,7 +44,7 @@ import {
 
 export { planRunInput, validateRunOptions } from './settings.js';
 
-/** What a public entry point adds to a run: the worker's handler and the output's labels. */
+/** Run settings that a public entry point adds: the worker's handler and the output's labels. */
 export interface RunSpec {
   handler: HandlerSpec;
   /** Fields of the `batchscore` metadata entry, besides the run id, version and scored_at. */
@@ -315,8 +315,8 @@ async function createParent(layout: OutputLayout): Promise<void> {
 }
 
 /**
- * A random id, or one derived from a pinned `scored_at` and the settings, so that a
- * rerun with the same pinned time writes byte-identical part files.
+ * Returns a random run id, or one derived from a pinned `scored_at` and the settings, so
+ * that a rerun with the same pinned time writes byte-identical part files.
  */
 function defaultRunId(spec: RunSpec, settingsKey: string): string {
   if (spec.scoredAt?.pinned !== true) return randomUUID();

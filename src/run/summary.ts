@@ -101,7 +101,7 @@ export function exceedsBudget(budget: RejectBudget, rejected: number, rowsIn: nu
 
 /**
  * Fails the run when the rejected rows of all partitions together exceed the budget.
- * Each worker checks its own partition; only the main thread sees the total.
+ * Each worker checks its own partition, and only the main thread has the total.
  */
 export function checkRejectedTotal(summary: RunSummary, budget: RejectBudget): void {
   if (!exceedsBudget(budget, summary.rowsRejected, summary.rowsIn)) return;

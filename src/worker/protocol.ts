@@ -4,7 +4,7 @@ import type { OutputFormat, ParquetCompression, ParquetEngine } from '../options
 import type { PartitionSource } from '../plan/types.js';
 import type { RejectedRow } from '../read/types.js';
 
-/** What a worker does with each partition after reading it. */
+/** Work a worker does on each partition after reading it. */
 export type HandlerSpec =
   | {
       kind: 'score';
@@ -40,9 +40,9 @@ export interface WorkerConfig {
 export interface PartitionTask {
   partition: number;
   source: PartitionSource;
-  /** Where to write the part file. */
+  /** Path of the part file to write. */
   partPath: string;
-  /** Where to write rejected rows, if any. */
+  /** Path of the rejected-rows file, written only when rows are rejected. */
   rejectedPath: string;
   /** Zero-based attempt number; retries of a partition count up from 1. */
   attempt: number;
@@ -53,7 +53,7 @@ export interface RejectedRecord extends RejectedRow {
   values?: Record<string, unknown>;
 }
 
-/** What a worker returns for a partition. */
+/** Result a worker returns for a partition. */
 export type TaskResult =
   | {
       ok: true;
