@@ -73,10 +73,13 @@ export async function runPartitioned(
   options.signal?.throwIfAborted();
   const mode = options.mode ?? DEFAULT_WRITE_MODE;
   const layout = outputLayout(resolve(options.output));
+  const engine = options.parquetEngine ?? DEFAULT_PARQUET_ENGINE;
   const format = {
     format: options.outputFormat ?? 'parquet',
-    engine: options.parquetEngine ?? DEFAULT_PARQUET_ENGINE,
-    compression: options.compression ?? DEFAULT_COMPRESSION,
+    engine,
+    // parquetjs-lite has no zstd codec.
+    compression: options.compression ??
+      (engine === 'parquetjs-lite' ? 'snappy' : DEFAULT_COMPRESSION),
   };
   const settingsKey = hashJson({ settings: spec.settings, format });
 
