@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', '**/node_modules/', 'scratch/', '**/.venv/', 'bench/results/', 'bench/.data/'] },
+  { ignores: ['dist/', '**/node_modules/', 'scratch/', '**/.venv/', 'bench/results/', 'bench/.data/', '.cache/'] },
   ...tseslint.configs.recommended,
   {
     files: ['src/**/*.ts'],

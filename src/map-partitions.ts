@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { RunSummary } from './events.js';
 import type { MapPartitionsOptions } from './options.js';
-import { hashFile } from './run/fingerprint.js';
+import { checkModuleExists, hashFile } from './run/fingerprint.js';
 import { planRunInput, runPartitioned, validateRunOptions } from './run/run.js';
 import { checkString } from './validate.js';
 
@@ -25,6 +25,7 @@ import { checkString } from './validate.js';
 export async function mapPartitions(options: MapPartitionsOptions): Promise<RunSummary> {
   validateRunOptions(options);
   checkString('worker', options.worker, false);
+  await checkModuleExists(options.worker, 'worker');
   const plan = await planRunInput(options);
   const module = resolve(options.worker);
   return runPartitioned(options, plan, {

@@ -76,9 +76,10 @@ export interface PartitionedRunOptions {
    * partition never splits a CSV row, a Parquet row group or an Arrow record batch, so
    * real sizes vary around it.
    *
-   * When neither this nor `partitionRows` is set, a small input is split into at least
-   * two partitions per worker (of at least 1 MiB, or 10,000 rows for a table) so that
-   * every worker has work.
+   * When neither this nor `partitionRows` is set, each file or table is split into up to
+   * 8 partitions (of at least 1 MiB, or 10,000 rows for a table) so that a small input
+   * still keeps several workers busy. This depends on the input alone, so the same input
+   * splits the same way on every machine and a rerun can reuse its parts.
    * @defaultValue {@link DEFAULT_PARTITION_BYTES}. Minimum 1.
    */
   partitionBytes?: number;

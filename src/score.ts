@@ -7,7 +7,8 @@ import { inspectModel, type ModelInfo } from './model/inspect.js';
 import { planOutputs } from './model/output-plan.js';
 import { DEFAULT_BATCH_ROWS, DEFAULT_INTRA_OP_THREADS, type ScoreOptions } from './options.js';
 import type { InputColumn } from './plan/types.js';
-import { hashFile } from './run/fingerprint.js';
+import { checkModuleExists, hashFile } from './run/fingerprint.js';
+import type { ScoreSettings } from './run/settings-key.js';
 import { planRunInput, runPartitioned, validateRunOptions } from './run/run.js';
 import type { HandlerSpec } from './worker/protocol.js';
 import { checkInteger, checkString, describe } from './validate.js';
@@ -40,6 +41,7 @@ export async function scorePartitioned(options: ScoreOptions): Promise<RunSummar
   const info = inspectOrFail(modelBytes, modelPath);
   const outputs = planOutputs(info);
 
+  if (options.transform !== undefined) await checkModuleExists(options.transform, 'transform');
   const plan = await planRunInput(options);
   // A transform may add or rename columns, so the mapping is then checked in the workers.
   if (options.transform === undefined) {
@@ -73,14 +75,13 @@ export async function scorePartitioned(options: ScoreOptions): Promise<RunSummar
     },
     labels: { modelVersion, modelSha256: info.sha256 },
     scoredAt: { value: scoredAt, pinned: options.scoredAt !== undefined },
-    // What shapes a scored part besides its input rows; a part is reused only if all match.
     settings: {
       modelSha256: info.sha256,
       modelVersion,
       features: options.features ?? null,
       passthrough: handler.passthrough,
       transform: transform === undefined ? null : { path: transform, sha256: await hashFile(transform) },
-    },
+    } satisfies ScoreSettings,
   });
 }
 
@@ -102,7 +103,10 @@ function validateScoreOptions(options: ScoreOptions): void {
       `Expected \`maxRejectedFraction\` to be a number from 0 to 1, got ${describe(fraction)}`,
     );
   }
-  if (options.scoredAt !== undefined && Number.isNaN(options.scoredAt.getTime?.())) {
+  if (
+    options.scoredAt !== undefined &&
+    (!(options.scoredAt instanceof Date) || Number.isNaN(options.scoredAt.getTime()))
+  ) {
     throw new InvalidOptionError(`Expected \`scoredAt\` to be a valid Date, got ${describe(options.scoredAt)}`);
   }
   if (options.features !== undefined && options.features.length === 0) {

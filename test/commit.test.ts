@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile, readlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { scorePartitioned, type ScoreEvent, type ScoreOptions } from '../dist/index.js';
@@ -74,7 +74,32 @@ describe('commit protocol', () => {
     const after = await partFiles(output);
     expect(after.length).toBeLessThan(before);
     expect((await readOutput(output)).numRows).toBe(4500);
-    expect(await readdir(join(dirname(output), '.replaced.versions'))).toHaveLength(1);
+    // The replaced version stays for readers that listed it before the swap, until the
+    // next publish; older versions go.
+    const versions = join(dirname(output), '.replaced.versions');
+    expect(await readdir(versions)).toHaveLength(2);
+    await run(output, { mode: 'overwrite' });
+    expect(await readdir(versions)).toHaveLength(2);
+    expect((await readOutput(output)).numRows).toBe(4500);
+  });
+
+  it('refuses a directory it did not write and leaves it as it was', async () => {
+    const output = join(dir, 'user-folder');
+    await mkdir(output);
+    await writeFile(join(output, 'notes.txt'), 'keep me');
+    for (const mode of ['overwrite', 'resume', 'fail-if-exists'] as const) {
+      await expect(run(output, { mode })).rejects.toMatchObject({ code: 'ERR_OUTPUT_EXISTS' });
+    }
+    expect(await readFile(join(output, 'notes.txt'), 'utf8')).toBe('keep me');
+  });
+
+  it('refuses an output that contains an input file', async () => {
+    const output = join(dir, 'self');
+    await run(output);
+    const input = join(output, 'part-00000.parquet');
+    await expect(run(output, { mode: 'overwrite', input, passthrough: ['customer_id'] }))
+      .rejects.toMatchObject({ code: 'ERR_OUTPUT_NOT_WRITABLE' });
+    expect((await readOutput(output)).numRows).toBe(4500);
   });
 
   it('writes byte-identical parts when scored_at is pinned', async () => {

@@ -211,7 +211,11 @@ describe('planCsv type inference', () => {
   it.each([
     ['integers', 'int64', ['1', '-2', '+3', '007', ' 42 ']],
     ['2^53 and -2^53', 'int64', ['9007199254740992', '-9007199254740992']],
-    ['an integer past 2^53', 'float64', ['1', '9007199254740993']],
+    ['integers past 2^53', 'int64', ['1', '9007199254740993', '-9007199254740993']],
+    ['int64 minimum and maximum', 'int64', ['-9223372036854775808', '9223372036854775807']],
+    ['an integer past the int64 range', 'utf8', ['1', '9223372036854775808']],
+    ['integers after one past the int64 range', 'utf8', ['-9223372036854775809', '1', '2']],
+    ['decimals and an integer past int64', 'float64', ['1.5', '9223372036854775808']],
     ['decimals', 'float64', ['1.5', '-2.5', '.5', '5.', '1e3', '1.5E-7']],
     ['integers mixed with decimals', 'float64', ['1', '2.5']],
     ['NaN and infinities', 'float64', ['nan', 'NaN', 'inf', '-Infinity', '1']],

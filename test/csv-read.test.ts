@@ -141,6 +141,25 @@ describe('readCsvRange values', () => {
     ]);
   });
 
+  it('keeps integers beyond 2^53 exact', async () => {
+    const content = 'big\n1\n9007199254740993\n-9223372036854775808\n9223372036854775807\n';
+    const { table, rejected } = await readAll(content);
+    expect(String(table.schema.fields[0]?.type)).toBe('Int64');
+    expect(values(table, 'big')).toEqual([
+      1n,
+      9007199254740993n,
+      -9223372036854775808n,
+      9223372036854775807n,
+    ]);
+    expect(rejected).toEqual([]);
+  });
+
+  it('keeps integers beyond int64 as text', async () => {
+    const { table } = await readAll('id\n1\n18446744073709551615\n');
+    expect(String(table.schema.fields[0]?.type)).toBe('Utf8');
+    expect(values(table, 'id')).toEqual(['1', '18446744073709551615']);
+  });
+
   it('reads negative and large safe integers', async () => {
     const content = 'n\n-1\n4294967296\n-4294967297\n9007199254740991\n-0\n';
     const { table } = await readAll(content);

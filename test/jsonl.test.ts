@@ -68,10 +68,20 @@ describe('planJsonl', () => {
     expect(plan.rows).toBe(4);
   });
 
-  it('infers float64 for integers past 2^53', async () => {
-    const content = '{"a": 9007199254740992, "b": 9007199254740994}\n';
+  it('infers int64 for integers beyond 2^53', async () => {
+    const content =
+      '{"a": 9007199254740992, "b": 9007199254740993, "c": -9223372036854775808, ' +
+      '"d": 9223372036854775808, "e": 9007199254740993.5, "f": 1.0e16, "g": 1e400}\n';
     const plan = await planJsonl(await jsonlFile(content), { targetBytes: 1000 });
-    expect(plan.schema.types).toEqual(['int64', 'float64']);
+    expect(plan.schema.types).toEqual([
+      'int64',
+      'int64',
+      'int64',
+      'utf8',
+      'float64',
+      'int64',
+      'utf8',
+    ]);
   });
 
   it('splits on LF past BOM and blanks', async () => {
@@ -156,6 +166,47 @@ describe('planJsonl', () => {
 });
 
 describe('readJsonlRange', () => {
+  it('keeps integers beyond 2^53 exact', async () => {
+    const content =
+      '{"a": 9007199254740993, "b": 9223372036854775807, "c": -9223372036854775808}\n' +
+      '{"a": -9007199254740993, "b": 90071992547409930e-1, "c": 1}\n';
+    const result = await readAll(content);
+    expect(values(result.table, 'a')).toEqual([9007199254740993n, -9007199254740993n]);
+    expect(values(result.table, 'b')).toEqual([9223372036854775807n, 9007199254740993n]);
+    expect(values(result.table, 'c')).toEqual([-9223372036854775808n, 1n]);
+    expect(result.rejected).toEqual([]);
+  });
+
+  it('finds source text after nested values', async () => {
+    const content =
+      '{"a": 1, "s": "x\\"}, \\"a\\": 2", "n": {"a": 9007199254740995}, ' +
+      '"l": [9007199254740997, "]"], "a" : 9007199254740993 }\n';
+    const result = await readAll(content, { a: 'int64', s: 'utf8', n: 'utf8', l: 'utf8' });
+    expect(values(result.table, 'a')).toEqual([9007199254740993n]);
+    expect(values(result.table, 's')).toEqual(['x"}, "a": 2']);
+    expect(result.rejected).toEqual([]);
+  });
+
+  it('keeps integers beyond int64 as text', async () => {
+    const content = '{"id": 18446744073709551615}\n{"id": 1}\n';
+    const result = await readAll(content);
+    expect(result.table.schema.fields[0]?.type.typeId).toBe(Type.Utf8);
+    expect(values(result.table, 'id')).toEqual(['18446744073709551615', '1']);
+  });
+
+  it('rejects rounded non-integers with their source text', async () => {
+    const content = '{"i": 9007199254740993.5}\n{"i": 9223372036854775808}\n';
+    const result = await readAll(content, { i: 'int64' });
+    expect(result.rejected.map((row) => row.value)).toEqual([
+      '9007199254740993.5',
+      '9223372036854775808',
+    ]);
+    expect(result.rejected.map((row) => row.reason)).toEqual([
+      'value is not an integer, but column "i" is int64',
+      'value is outside the int64 range, but column "i" is int64',
+    ]);
+  });
+
   it('reads each type into its Arrow column', async () => {
     const content =
       '{"i": 1, "f": 1.5, "b": true, "s": "x", "o": {"k": [1, "two"]}}\n' +
@@ -281,9 +332,8 @@ describe('readJsonlRange', () => {
         file: expect.any(String),
         code: 'ERR_VALUE_CONVERSION',
         column: 'i',
-        value: '1e+300',
-        reason:
-          'value is outside ±2^53, where JSON numbers lose precision, but column "i" is int64',
+        value: '1e300',
+        reason: 'value is outside the int64 range, but column "i" is int64',
       },
     ]);
     expect([...(result.rowNumbers ?? [])]).toEqual([1, 7]);

@@ -45,6 +45,7 @@ Failures:
                           transient I/O error (default: 3)
   --retry-delay-ms N      delay before the first retry, doubled for each next one
                           (default: 250)
+  --max-retry-delay-ms N  upper bound of the delay between retries (default: 10000)
   --partition-timeout-ms N
                           stop and retry a partition that takes longer (default: none)
 
@@ -97,6 +98,7 @@ export function parseScoreArgs(argv: string[]): ScoreArgs {
       'max-rejected-fraction': { type: 'string' },
       'max-retries': { type: 'string' },
       'retry-delay-ms': { type: 'string' },
+      'max-retry-delay-ms': { type: 'string' },
       'partition-timeout-ms': { type: 'string' },
       workers: { type: 'string' },
       'intra-op-threads': { type: 'string' },
@@ -131,6 +133,7 @@ export function parseScoreArgs(argv: string[]): ScoreArgs {
     maxRejectedFraction: fraction(values['max-rejected-fraction'], '--max-rejected-fraction'),
     maxRetries: integer(values['max-retries'], '--max-retries'),
     retryDelayMs: integer(values['retry-delay-ms'], '--retry-delay-ms'),
+    maxRetryDelayMs: integer(values['max-retry-delay-ms'], '--max-retry-delay-ms'),
     partitionTimeoutMs: integer(values['partition-timeout-ms'], '--partition-timeout-ms'),
     workers: integer(values.workers, '--workers'),
     intraOpThreads: integer(values['intra-op-threads'], '--intra-op-threads'),

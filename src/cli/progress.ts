@@ -15,8 +15,8 @@ export class ProgressPrinter {
   handle(event: ScoreEvent): void {
     if (event.type === 'run-start') {
       const rows = event.rowsPlanned === null ? 'an unknown number of' : format(event.rowsPlanned);
-      const partitions = event.partitions > 0 ? `${event.partitions} partitions` : 'partitions';
-      this.line(`Scoring ${rows} rows in ${partitions}`, true);
+      const partitions = event.partitions > 0 ? ` in ${plural(event.partitions, 'partition')}` : '';
+      this.line(`Scoring ${rows} rows${partitions}`, true);
     } else if (event.type === 'partition-end') {
       const { partition, rowsRejected } = event.result;
       if (rowsRejected > 0) {
@@ -35,7 +35,7 @@ export class ProgressPrinter {
     } else if (event.type === 'run-end') {
       const { summary } = event;
       this.line(
-        `Done: ${format(summary.rowsOut)} rows written to ${summary.files.length} files, ` +
+        `Done: ${format(summary.rowsOut)} rows written to ${plural(summary.files.length, 'file')}, ` +
           `${format(summary.rowsRejected)} rejected, in ${(summary.durationMs / 1000).toFixed(1)} s`,
         true,
       );
@@ -71,6 +71,10 @@ function statusLine(event: PartitionEnd): string {
     parts.push(`${format(event.rowsDone)} rows`, `${format(Math.round(rate))} rows/s`);
   }
   return parts.join('  ');
+}
+
+function plural(count: number, noun: string): string {
+  return `${format(count)} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function format(value: number): string {

@@ -44,6 +44,15 @@ export async function lockOutput(path: string, runId: string): Promise<OutputLoc
   throw locked(path, await readOwner(path));
 }
 
+/**
+ * Returns whether a live process holds the lock at `path`. A lock of another host counts
+ * as held, because its owner cannot be checked from here.
+ */
+export async function isLockHeld(path: string): Promise<boolean> {
+  const owner = await readOwner(path);
+  return owner !== undefined && isAlive(owner);
+}
+
 async function readOwner(path: string): Promise<LockOwner | undefined> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as LockOwner;

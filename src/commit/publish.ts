@@ -125,11 +125,9 @@ export async function publishVersion(
   await syncDirectory(version.dir);
   injectFault('kill', 'before-publish');
 
-  // 2. A plain folder at the output path cannot be swapped atomically: move it aside first.
-  // NOTE: between this rename and the next one the output path does not exist.
-  if (existing.kind === 'directory') {
-    await rename(layout.output, join(layout.versions, `previous-${Date.now()}`));
-  }
+  // 2. An empty folder at the output path (the only kind a run accepts) is removed so the
+  //    link can take its place.
+  if (existing.kind === 'directory') await rmdir(layout.output);
 
   // 3. Swap the link.
   const temporary = join(layout.versions, `${version.name}.link`);
@@ -139,18 +137,22 @@ export async function publishVersion(
   await syncDirectory(dirname(layout.output));
   injectFault('kill', 'after-publish');
 
-  // 4. Delete every other version: replaced outputs and stages of interrupted runs.
-  await removeVersionsExcept(layout, version.dir);
+  // 4. Delete every other version but the one just replaced, which readers that listed
+  //    the output before the swap may still be reading. The next publish deletes it.
+  const previous = existing.kind === 'version' ? existing.dir : undefined;
+  await removeVersionsExcept(layout, [version.dir, previous]);
 }
 
-/** Deletes every version folder but `keep`, and the versions folder if it becomes empty. */
-export async function removeVersionsExcept(layout: OutputLayout, keep: string | null) {
+/** Deletes every version folder not listed in `keep`. */
+export async function removeVersionsExcept(
+  layout: OutputLayout,
+  keep: ReadonlyArray<string | undefined>,
+): Promise<void> {
   const names = await readdir(layout.versions).catch(() => [] as string[]);
   for (const name of names) {
     const dir = join(layout.versions, name);
-    if (dir !== keep) await rm(dir, { recursive: true, force: true });
+    if (!keep.includes(dir)) await rm(dir, { recursive: true, force: true });
   }
-  if (keep === null) await rmdir(layout.versions).catch(() => undefined);
 }
 
 async function linkOrReplace(source: string, target: string): Promise<void> {

@@ -7,9 +7,8 @@ import { InputError } from '../errors.js';
 import { CsvRowTokenizer, delimiterByte, skipBlankLine } from '../read/csv-fields.js';
 import { openInput, type InputFile } from '../read/input-file.js';
 import {
-  INT_BIG,
-  INT_SMALL,
-  MAX_INFERRED_INTEGER,
+  INT_INVALID,
+  INT_OUT_OF_RANGE,
   ValueParser,
   isBlank,
 } from '../read/text-values.js';
@@ -66,8 +65,11 @@ interface Landmarks {
  *
  * Column types are inferred from the first `sampleRows` rows. Cells that are empty or only
  * spaces and tabs are ignored, and the first rule that every other value fits wins:
- * - `int64`: integers within ±2^53.
- * - `float64`: numbers, `NaN` and `Inf` included.
+ * - `int64`: integers from -2^63 to 2^63 - 1, read exactly (beyond ±2^53 as BigInt).
+ * - `utf8`: integers of which at least one is outside the int64 range. Text keeps every
+ *   digit of such ids, where float64 would round them, and a float model input still
+ *   parses the text as a number.
+ * - `float64`: numbers of which at least one is not an integer, `NaN` and `Inf` included.
  * - `bool`: `true` or `false` in any case.
  * - `utf8`: anything else, and a column with no value in the sample.
  *
@@ -214,7 +216,10 @@ function inferTypes(bytes: Buffer, columnCount: number, delimiter: number): Colu
 /** Types that every value of a column seen so far fits. */
 class TypeCandidates {
   private static readonly parser = new ValueParser();
-  private int = true;
+  /** Every value is an integer within the int64 range. */
+  private int64 = true;
+  /** Every value is an integer, some possibly outside the int64 range. */
+  private integer = true;
   private float = true;
   private bool = true;
   private seenValue = false;
@@ -223,31 +228,26 @@ class TypeCandidates {
     if (isBlank(bytes, start, end)) return;
     this.seenValue = true;
     const parser = TypeCandidates.parser;
-    if (this.int) this.int = fitsInferredInteger(parser, bytes, start, end);
+    if (this.integer) {
+      const status = parser.parseInt64(bytes, start, end);
+      if (status === INT_OUT_OF_RANGE) this.int64 = false;
+      if (status === INT_INVALID) {
+        this.int64 = false;
+        this.integer = false;
+      }
+    }
     if (this.float) this.float = parser.parseFloat64(bytes, start, end);
     if (this.bool) this.bool = parser.parseBool(bytes, start, end);
   }
 
   type(): ColumnType {
     if (!this.seenValue) return 'utf8';
-    if (this.int) return 'int64';
+    if (this.int64) return 'int64';
+    if (this.integer) return 'utf8';
     if (this.float) return 'float64';
     if (this.bool) return 'bool';
     return 'utf8';
   }
-}
-
-function fitsInferredInteger(
-  parser: ValueParser,
-  bytes: Buffer,
-  start: number,
-  end: number,
-): boolean {
-  const status = parser.parseInt64(bytes, start, end);
-  if (status === INT_SMALL) return true;
-  if (status !== INT_BIG) return false;
-  const limit = BigInt(MAX_INFERRED_INTEGER);
-  return parser.bigInt <= limit && parser.bigInt >= -limit;
 }
 
 function unclosedQuote(path: string, scanner: CsvRowScanner): InputError {

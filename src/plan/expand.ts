@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { InputError, InvalidOptionError } from '../errors.js';
 import type { InputFormat } from '../options.js';
@@ -44,7 +44,10 @@ export async function expandInputs(
 }
 
 async function expandGlob(pattern: string): Promise<string[]> {
-  const paths = await glob(pattern, { absolute: true, onlyFiles: true });
+  // Names that start with `_` or `.` are metadata by the Hadoop convention (such as
+  // `_SUCCESS` and hidden version folders), never data, so a glob skips them.
+  const paths = (await glob(pattern, { absolute: true, onlyFiles: true }))
+    .filter((path) => !/^[_.]/.test(basename(path)));
   if (paths.length === 0) {
     throw new InputError('ERR_INPUT_NOT_FOUND', `No file matches the glob ${pattern}`, {
       fix: 'Check the pattern and the working directory; quote the glob so the shell does not expand it',

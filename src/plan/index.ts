@@ -1,21 +1,15 @@
-import {
-  Bool,
-  Float64,
-  Int64,
-  Table,
-  Utf8,
-  type DataType,
-  type RecordBatch,
-} from 'apache-arrow';
+import { Field, Schema, Table, tableToIPC, type DataType, type RecordBatch } from 'apache-arrow';
 import { InvalidOptionError } from '../errors.js';
 import type { InputSource, PartitionedRunOptions } from '../options.js';
-import type { ColumnType, TextSchema } from '../read/types.js';
+import type { ColumnType } from '../read/types.js';
 import { partitionBatches, planArrowFile, streamArrowFile } from './arrow.js';
 import { planCsv } from './csv.js';
 import { expandInputs, type InputFile } from './expand.js';
 import { planJsonl } from './jsonl.js';
 import { planParquet } from './parquet.js';
-import type { InputColumn, InputPlan, PartitionSource } from './types.js';
+import { textColumns } from './text-types.js';
+import type { InputColumn, InputPlan, IpcPartition, PartitionSource } from './types.js';
+import { unifySchemas, type PlannedFile } from './unify.js';
 
 /** Sizing and parsing options that planning needs, already validated. */
 export interface PlanSettings {
@@ -25,8 +19,9 @@ export interface PlanSettings {
   delimiter: string;
   columnTypes: Record<string, ColumnType> | undefined;
   /**
-   * Partitions to aim for when the sizes were not set by the user, so that a small input
-   * still keeps every worker busy; null to use the sizes as they are.
+   * Partitions to aim for in each file or table when the sizes were not set by the user,
+   * so that a small input still keeps several workers busy; null to use the sizes as they
+   * are. It depends on nothing but the input, so the same input always splits the same way.
    */
   minPartitions: number | null;
 }
@@ -35,6 +30,9 @@ export interface PlanSettings {
 export const MIN_AUTO_PARTITION_BYTES = 1024 * 1024;
 /** Smallest partition that automatic sizing makes of an in-memory table, in rows. */
 export const MIN_AUTO_PARTITION_ROWS = 10_000;
+
+/** Partitions per file or table that automatic sizing aims for. */
+export const AUTO_PARTITIONS = 8;
 
 /** Shrinks a default partition size so that `total` splits into `minPartitions` parts. */
 function autoSize(size: number, total: number, minPartitions: number | null, floor: number) {
@@ -65,6 +63,7 @@ function planTable(table: Table, partitionRows: number): InputPlan {
     partitionCount: Math.max(1, Math.ceil(table.numRows / partitionRows)),
     rows: table.numRows,
     columns: columnsOf(table.schema.fields),
+    files: [],
   };
 }
 
@@ -89,42 +88,56 @@ async function planBatchStream(
     partitionCount: null,
     rows: null,
     columns: columnsOf(first.value.schema.fields),
+    files: [],
   };
 }
 
 async function planFiles(paths: readonly string[], settings: PlanSettings): Promise<InputPlan> {
   const files = await expandInputs(paths, settings.format);
-  const totalBytes = files.reduce((sum, file) => sum + file.size, 0);
-  settings = {
-    ...settings,
-    partitionBytes: autoSize(
-      settings.partitionBytes, totalBytes, settings.minPartitions, MIN_AUTO_PARTITION_BYTES,
-    ),
-  };
-  const planned: Array<PartitionSource[] | InputFile> = [];
-  let columns: InputColumn[] | undefined;
-  let rows: number | null = 0;
-  let partitionCount: number | null = 0;
+  const planned: PlannedFile[] = [];
   for (const file of files) {
-    const plan = await planFile(file, settings);
-    columns ??= plan.columns;
-    if (plan.partitions === null) {
-      planned.push(file);
-      rows = null;
-      partitionCount = null;
-    } else {
-      planned.push(plan.partitions);
-      if (rows !== null) rows += plan.rows;
-      if (partitionCount !== null) partitionCount += plan.partitions.length;
-    }
+    // Each file is sized on its own, so a change to one file re-splits only that file.
+    const partitionBytes = autoSize(
+      settings.partitionBytes, file.size, settings.minPartitions, MIN_AUTO_PARTITION_BYTES,
+    );
+    const plan = await planFile(file, { ...settings, partitionBytes });
+    planned.push({ path: file.path, columns: plan.columns, partitions: plan.partitions });
   }
+  const columns = unifySchemas(planned);
+  const known = planned.every((file) => file.partitions !== null);
+  const sources = planned.flatMap((file) => file.partitions ?? []);
+  const rows = known ? sources.reduce((sum, source) => sum + source.rows, 0) : null;
+  // An input with no rows still gets one empty part, so its schema reaches the output.
+  const empty = known && rows === 0 && !sources.some((source) => source.kind === 'parquet')
+    ? emptyPartition(columns, files[0]?.path)
+    : undefined;
+
   async function* all(): AsyncGenerator<PartitionSource> {
-    for (const item of planned) {
-      if (Array.isArray(item)) yield* item;
-      else yield* streamArrowFile(item.path, settings.partitionRows);
+    if (empty !== undefined) {
+      yield empty;
+      return;
+    }
+    for (const file of planned) {
+      if (file.partitions !== null) yield* file.partitions;
+      else yield* streamArrowFile(file.path, settings.partitionRows);
     }
   }
-  return { partitions: all(), partitionCount, rows, columns: columns ?? [] };
+  return {
+    partitions: all(),
+    partitionCount: known ? (empty === undefined ? sources.length : 1) : null,
+    rows,
+    columns,
+    files: files.map((file) => file.path),
+  };
+}
+
+function emptyPartition(columns: InputColumn[], file: string | undefined): IpcPartition {
+  const schema = new Schema(columns.map((column) => new Field(column.name, column.type, true)));
+  const partition: IpcPartition = {
+    kind: 'ipc', bytes: tableToIPC(new Table(schema), 'stream'), firstRow: 1, rows: 0,
+  };
+  if (file !== undefined) partition.file = file;
+  return partition;
 }
 
 interface FilePlan {
@@ -172,20 +185,6 @@ async function planFile(file: InputFile, settings: PlanSettings): Promise<FilePl
       return { columns: textColumns(plan.schema), partitions, rows: plan.rows };
     }
   }
-}
-
-const TEXT_TYPES: Record<ColumnType, () => DataType> = {
-  int64: () => new Int64(),
-  float64: () => new Float64(),
-  bool: () => new Bool(),
-  utf8: () => new Utf8(),
-};
-
-function textColumns(schema: TextSchema): InputColumn[] {
-  return schema.names.map((name, index) => ({
-    name,
-    type: TEXT_TYPES[schema.types[index] ?? 'utf8'](),
-  }));
 }
 
 function columnsOf(fields: ReadonlyArray<{ name: string; type: DataType }>): InputColumn[] {

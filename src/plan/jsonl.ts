@@ -8,7 +8,7 @@
 import { InputError } from '../errors.js';
 import { LF, isBlankLineByte } from '../read/csv-fields.js';
 import { openInput, type InputFile } from '../read/input-file.js';
-import { MAX_INFERRED_INTEGER } from '../read/text-values.js';
+import { jsonNumberTexts, readJsonInteger } from '../read/jsonl.js';
 import type { ColumnType, TextSchema } from '../read/types.js';
 import {
   BOM_BYTES,
@@ -48,6 +48,13 @@ const KIND_OTHER_NUMBER = 2;
 const KIND_BOOL = 4;
 const KIND_STRING = 8;
 const KIND_NESTED = 16;
+/** An integer outside the int64 range. */
+const KIND_BIG_INTEGER = 32;
+/** A number that `JSON.parse` may have rounded, so its kind depends on its source text. */
+const KIND_ROUNDED_NUMBER = -1;
+
+/** Magnitude from which `JSON.parse` may have rounded an integer: 2^53. */
+const DOUBLE_EXACT_LIMIT = 2 ** 53;
 
 /**
  * Plans the JSON Lines file at `path` in one streaming pass that keeps one chunk in
@@ -55,8 +62,12 @@ const KIND_NESTED = 16;
  *
  * Column types are inferred from the objects on the first `sampleRows` lines, one column
  * per key in first-seen order. Nulls are ignored, and the type follows the other values:
- * - `int64`: integers within ±2^53. JSON has one number type, so `1.0` counts as one.
- * - `float64`: numbers of which at least one is not such an integer.
+ * - `int64`: integers from -2^63 to 2^63 - 1. JSON has one number type, so `1.0` counts
+ *   as one. Numbers beyond ±2^53 are judged by their source text, because `JSON.parse`
+ *   rounds them.
+ * - `utf8`: integers of which at least one is outside the int64 range, so that the column
+ *   keeps every digit of such ids.
+ * - `float64`: numbers of which at least one is not an integer.
  * - `bool`: booleans.
  * - `utf8`: strings, nested objects and arrays, any other mix of kinds, or only nulls.
  * Lines that are not JSON objects are left out of the inference.
@@ -145,8 +156,14 @@ function inferSchema(bytes: Buffer): TextSchema {
   for (const line of bytes.toString('utf8').split('\n')) {
     const object = parseObject(line);
     if (object === undefined) continue;
+    let numberTexts: Map<string, string> | undefined;
     for (const [key, value] of Object.entries(object)) {
-      kinds.set(key, (kinds.get(key) ?? 0) | kindOf(value));
+      let kind = kindOf(value);
+      if (kind === KIND_ROUNDED_NUMBER) {
+        numberTexts ??= jsonNumberTexts(line);
+        kind = kindOfNumberText(numberTexts.get(key));
+      }
+      kinds.set(key, (kinds.get(key) ?? 0) | kind);
     }
   }
   const names = [...kinds.keys()];
@@ -169,9 +186,8 @@ function parseObject(line: string): Record<string, unknown> | undefined {
 function kindOf(value: unknown): number {
   switch (typeof value) {
     case 'number':
-      return Number.isInteger(value) && Math.abs(value) <= MAX_INFERRED_INTEGER
-        ? KIND_INTEGER
-        : KIND_OTHER_NUMBER;
+      if (Number.isSafeInteger(value)) return KIND_INTEGER;
+      return Math.abs(value) < DOUBLE_EXACT_LIMIT ? KIND_OTHER_NUMBER : KIND_ROUNDED_NUMBER;
     case 'boolean':
       return KIND_BOOL;
     case 'string':
@@ -181,9 +197,22 @@ function kindOf(value: unknown): number {
   }
 }
 
+function kindOfNumberText(text: string | undefined): number {
+  if (text === undefined) return KIND_OTHER_NUMBER;
+  switch (readJsonInteger(text).kind) {
+    case 'int64':
+      return KIND_INTEGER;
+    case 'out-of-range':
+      return KIND_BIG_INTEGER;
+    default:
+      return KIND_OTHER_NUMBER;
+  }
+}
+
 function typeOfKinds(kinds: number): ColumnType {
+  const numbers = KIND_INTEGER | KIND_BIG_INTEGER | KIND_OTHER_NUMBER;
   if (kinds === KIND_INTEGER) return 'int64';
-  if (kinds !== 0 && (kinds & ~(KIND_INTEGER | KIND_OTHER_NUMBER)) === 0) return 'float64';
+  if ((kinds & KIND_OTHER_NUMBER) !== 0 && (kinds & ~numbers) === 0) return 'float64';
   if (kinds === KIND_BOOL) return 'bool';
   return 'utf8';
 }

@@ -65,8 +65,10 @@ export interface InputPlan {
   partitionCount: number | null;
   /** Rows, when known before reading. */
   rows: number | null;
-  /** Columns of the first input, used to check the feature mapping before any work starts. */
+  /** Columns of the input, used to check the feature mapping before any work starts. */
   columns: InputColumn[];
+  /** Input files; empty for in-memory tables and batch streams. */
+  files: string[];
 }
 
 /** Describes a partition in one line, for events and error messages. */

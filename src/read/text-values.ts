@@ -33,8 +33,6 @@ const MAX_EXPONENT = 100_000;
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-/** Magnitude limit for integers inferred as int64, so every value is exact as a double too. */
-export const MAX_INFERRED_INTEGER = 2 ** 53;
 
 /** Result of {@link ValueParser.parseInt64}: not an integer. */
 export const INT_INVALID = 0;

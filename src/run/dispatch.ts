@@ -153,15 +153,20 @@ function retryable<T extends object>(error: T): T {
 
 async function runAttempt(context: DispatchContext, task: PartitionTask, runSignal: AbortSignal) {
   const { partitionTimeoutMs } = context.retry;
+  // Only a time-out stops a running task. When the run is aborted or another partition
+  // fails, tasks in flight finish first: terminating a worker thread while onnxruntime
+  // runs a session aborts the whole process (onnxruntime-node 1.31 throws a Napi::Error
+  // that nothing catches).
+  // NOTE: a time-out still terminates its worker, so it carries the same risk when the
+  // partition is stuck inside onnxruntime rather than in JavaScript or I/O.
   const timeout = partitionTimeoutMs === undefined ? undefined : AbortSignal.timeout(partitionTimeoutMs);
-  const signal = timeout === undefined ? runSignal : AbortSignal.any([runSignal, timeout]);
+  if (runSignal.aborted) throw runSignal.reason ?? new AbortError();
   // Transfer a copy: the original stays here in case the attempt has to be retried.
   const transferList = task.source.kind === 'ipc' ? [copyBuffer(task)] : undefined;
   let result: TaskResult;
   try {
-    result = (await context.pool.run(task, { signal, transferList })) as TaskResult;
+    result = (await context.pool.run(task, { signal: timeout, transferList })) as TaskResult;
   } catch (error) {
-    if (runSignal.aborted) throw runSignal.reason ?? new AbortError();
     if (timeout?.aborted === true) {
       throw retryable(new BatchscoreError('ERR_PARTITION_TIMEOUT', 'A partition took too long', {
         partition: task.partition,

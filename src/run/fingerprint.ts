@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { BatchscoreError } from '../errors.js';
 import type { InputFingerprint } from '../commit/manifest.js';
 import { describePartition, type PartitionSource } from '../plan/types.js';
 
@@ -18,6 +20,16 @@ export async function hashFile(path: string): Promise<string | null> {
   } catch {
     return null;
   }
+}
+
+/** Raises `ERR_TRANSFORM` when the module file of option `option` does not exist. */
+export async function checkModuleExists(path: string, option: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isFile() === true) return;
+  throw new BatchscoreError('ERR_TRANSFORM', `The \`${option}\` module file was not found`, {
+    file: resolve(path),
+    fix: 'Check the path; it is resolved from the working directory',
+  });
 }
 
 /**

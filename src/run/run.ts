@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import { outputLayout, partName, REJECTED_DIR, type OutputLayout } from '../commit/layout.js';
 import { lockOutput } from '../commit/lock.js';
@@ -15,10 +15,8 @@ import {
 import { OutputError } from '../errors.js';
 import type { RunSummary, ScoreEvent } from '../events.js';
 import {
-  DEFAULT_COMPRESSION,
   DEFAULT_MAX_RETRIES,
   DEFAULT_MAX_RETRY_DELAY_MS,
-  DEFAULT_PARQUET_ENGINE,
   DEFAULT_RETRY_DELAY_MS,
   DEFAULT_WRITE_MODE,
   type PartitionedRunOptions,
@@ -30,6 +28,7 @@ import type { HandlerSpec, PartitionTask, TaskResult, WorkerConfig } from '../wo
 import { partExtension } from '../write/part.js';
 import { dispatch } from './dispatch.js';
 import { Fingerprinter, hashJson } from './fingerprint.js';
+import { resolvePartFormat, settingsKey } from './settings-key.js';
 import { exists, prepareVersion, type PreparedVersion } from './resume.js';
 import { workerCount } from './settings.js';
 import {
@@ -73,30 +72,24 @@ export async function runPartitioned(
   options.signal?.throwIfAborted();
   const mode = options.mode ?? DEFAULT_WRITE_MODE;
   const layout = outputLayout(resolve(options.output));
-  const engine = options.parquetEngine ?? DEFAULT_PARQUET_ENGINE;
-  const format = {
-    format: options.outputFormat ?? 'parquet',
-    engine,
-    // parquetjs-lite has no zstd codec.
-    compression: options.compression ??
-      (engine === 'parquetjs-lite' ? 'snappy' : DEFAULT_COMPRESSION),
-  };
-  const settingsKey = hashJson({ settings: spec.settings, format });
+  const format = resolvePartFormat(options);
+  const key = settingsKey(spec.settings, format);
 
+  await checkOverlap(layout, plan.files);
   await createParent(layout);
-  const lock = await lockOutput(layout.lock, options.runId ?? 'pending');
+  const lock = await lockOutput(layout.lock, options.runId ?? 'starting');
   try {
     const existing = await readExisting(layout);
     checkMode(mode, existing, layout);
     const prepared = await prepareVersion(layout, mode, existing, {
-      runId: options.runId ?? defaultRunId(spec, settingsKey),
-      settingsKey,
+      runId: options.runId ?? defaultRunId(spec, key),
+      settingsKey: key,
       scoredAt: spec.scoredAt,
     });
     const labels: RunLabels = {
       runId: prepared.runId,
       output: layout.output,
-      settingsKey,
+      settingsKey: key,
       ...spec.labels,
       scoredAt: prepared.scoredAt?.toISOString(),
     };
@@ -291,15 +284,46 @@ function rejectedName(partition: number): string {
 }
 
 function checkMode(mode: WriteMode, existing: ExistingOutput, layout: OutputLayout): void {
-  if (mode !== 'fail-if-exists') return;
-  const visible = existing.kind === 'directory'
-    ? existing.entries.filter((name) => !name.startsWith('.') && !name.startsWith('_'))
-    : [];
-  if (existing.kind === 'version' || visible.length > 0) {
+  // batchscore replaces only what it wrote: a link to a version folder. A folder of other
+  // files at the output path is never moved or deleted, in any mode.
+  if (existing.kind === 'directory' && existing.entries.length > 0) {
+    throw new OutputError('ERR_OUTPUT_EXISTS', 'The output path is a directory that batchscore did not write', {
+      file: layout.output,
+      value: existing.entries.slice(0, 3).join(', '),
+      fix: 'Choose a new output path, or empty or remove that directory yourself',
+    });
+  }
+  if (mode === 'fail-if-exists' && existing.kind === 'version') {
     throw new OutputError('ERR_OUTPUT_EXISTS', 'The output already exists', {
       file: layout.output,
       fix: 'Pass mode "overwrite" (--mode overwrite) to replace it, "resume" to reuse ' +
         'unchanged parts, or choose another directory',
+    });
+  }
+}
+
+/**
+ * Rejects an output that would swallow its own input or the working directory: a
+ * publish deletes older versions, and a link cannot replace a folder in use.
+ */
+async function checkOverlap(layout: OutputLayout, files: readonly string[]): Promise<void> {
+  const roots = [layout.output, layout.versions];
+  const inside = (path: string) => roots.some((root) => {
+    const rel = relative(root, path);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  });
+  const real = await Promise.all(files.map((file) => realpath(file).catch(() => file)));
+  const clash = [...files, ...real].find(inside);
+  if (clash !== undefined) {
+    throw new OutputError('ERR_OUTPUT_NOT_WRITABLE', 'An input file is inside the output', {
+      file: clash,
+      fix: 'Write the output to a path outside the input files',
+    });
+  }
+  if (inside(process.cwd()) || relative(layout.output, process.cwd()) === '') {
+    throw new OutputError('ERR_OUTPUT_NOT_WRITABLE', 'The output is the working directory or contains it', {
+      file: layout.output,
+      fix: 'Choose an output path below the working directory, such as ./scored',
     });
   }
 }

@@ -5,7 +5,7 @@ import {
   DEFAULT_PARTITION_ROWS,
   type PartitionedRunOptions,
 } from '../options.js';
-import { planInput } from '../plan/index.js';
+import { AUTO_PARTITIONS, planInput } from '../plan/index.js';
 import type { InputPlan } from '../plan/types.js';
 import { checkInteger, checkOneOf, checkString } from '../validate.js';
 
@@ -52,7 +52,7 @@ export function workerCount(options: PartitionedRunOptions): number {
 export function planRunInput(options: PartitionedRunOptions): Promise<InputPlan> {
   const sizedByUser = options.partitionBytes !== undefined || options.partitionRows !== undefined;
   return planInput(options.input, {
-    minPartitions: sizedByUser ? null : workerCount(options) * 2,
+    minPartitions: sizedByUser ? null : AUTO_PARTITIONS,
     format: options.format,
     partitionBytes: options.partitionBytes ?? DEFAULT_PARTITION_BYTES,
     partitionRows: options.partitionRows ?? DEFAULT_PARTITION_ROWS,

@@ -37,7 +37,17 @@ export class MapHandler {
     const url = this.modulePath.startsWith('file:')
       ? this.modulePath
       : pathToFileURL(this.modulePath).href;
-    const loaded = (await import(url)) as Partial<PartitionModule>;
+    let loaded: Partial<PartitionModule>;
+    try {
+      loaded = (await import(url)) as Partial<PartitionModule>;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new BatchscoreError('ERR_TRANSFORM', `Cannot load the worker module: ${reason}`, {
+        file: this.modulePath,
+        fix: 'Fix the module so that `node` can import it',
+        cause: error,
+      });
+    }
     if (typeof loaded.processPartition !== 'function') {
       throw new BatchscoreError('ERR_TRANSFORM', 'Worker module does not export processPartition', {
         file: this.modulePath,

@@ -160,12 +160,19 @@ export class ScoreHandler {
     const modelBytes = plan.exposesZipMap ? exposeZipMapProbabilities(bytes, info) : bytes;
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(copyToUnshared(modelBytes), {
+      const options: ort.InferenceSession.SessionOptions = {
         intraOpNumThreads: this.spec.intraOpThreads,
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
-      });
+        // onnxruntime logs errors to stderr by itself; they reach the caller as errors.
+        logSeverityLevel: 4,
+      };
+      // A model loaded from its path finds weights stored in external data files next to
+      // it. NOTE: a ZipMap model with external data is loaded from bytes and fails.
+      session = path !== undefined && modelBytes === bytes
+        ? await ort.InferenceSession.create(path, options)
+        : await ort.InferenceSession.create(copyToUnshared(modelBytes), options);
     } catch (error) {
       throw new ModelError('ERR_MODEL_LOAD', `onnxruntime cannot load the model: ${messageOf(error)}`, {
         file: path,
@@ -180,7 +187,16 @@ export class ScoreHandler {
 
 async function loadTransform(path: string | undefined): Promise<Transform | undefined> {
   if (path === undefined) return undefined;
-  const loaded = (await import(pathToFileURL(path).href)) as { default?: unknown; transform?: unknown };
+  let loaded: { default?: unknown; transform?: unknown };
+  try {
+    loaded = (await import(pathToFileURL(path).href)) as typeof loaded;
+  } catch (error) {
+    throw new BatchscoreError('ERR_TRANSFORM', `Cannot load the transform module: ${messageOf(error)}`, {
+      file: path,
+      fix: 'Fix the module so that `node` can import it',
+      cause: error,
+    });
+  }
   const transform = loaded.transform ?? loaded.default;
   if (typeof transform !== 'function') {
     throw new BatchscoreError('ERR_TRANSFORM', 'The transform module exports no function', {

@@ -1,6 +1,13 @@
 import { createRequire } from 'node:module';
-import { DataType, type Field, type Table } from 'apache-arrow';
-import { InvalidOptionError } from '../errors.js';
+import {
+  DataType,
+  TimeUnit,
+  type Field,
+  type Table,
+  type Timestamp,
+  type Vector,
+} from 'apache-arrow';
+import { InvalidOptionError, OutputError } from '../errors.js';
 import type { ParquetCompression } from '../options.js';
 
 interface ParquetjsWriter {
@@ -49,14 +56,16 @@ export async function writeParquetjs(
   );
   const writer = await parquetjs.ParquetWriter.openFile(schema, path, {});
   for (const [key, value] of Object.entries(metadata)) writer.setMetadata(key, value);
-  const columns = fields.map((field) => table.getChild(field.name));
-  for (let row = 0; row < table.numRows; row++) {
-    const record: Record<string, unknown> = {};
-    fields.forEach((field, index) => {
-      const value: unknown = columns[index]?.get(row);
-      if (value !== null && value !== undefined) record[field.name] = toParquetjsValue(value);
-    });
-    await writer.appendRow(record);
+  for (const batch of table.batches) {
+    const readers = fields.map((field, index) => valueReader(field, batch.getChildAt(index)));
+    for (let row = 0; row < batch.numRows; row++) {
+      const record: Record<string, unknown> = {};
+      fields.forEach((field, index) => {
+        const value = readers[index]?.(row);
+        if (value !== undefined) record[field.name] = value;
+      });
+      await writer.appendRow(record);
+    }
   }
   await writer.close();
 }
@@ -79,8 +88,70 @@ function parquetjsType(field: Field): string {
   );
 }
 
-function toParquetjsValue(value: unknown): unknown {
-  // NOTE: parquetjs-lite converts INT64 with parseInt, so integers beyond 2^53 lose precision.
-  if (typeof value === 'bigint') return Number(value);
-  return value;
+/** Function that returns a row of one column as a parquetjs-lite value, or undefined for null. */
+type ValueReader = (row: number) => unknown;
+
+function valueReader(field: Field, vector: Vector | null): ValueReader {
+  if (vector === null) return () => undefined;
+  const type = field.type;
+  if (DataType.isTimestamp(type)) return timestampReader(field, type, vector);
+  if (DataType.isFloat(type)) {
+    return (row) => {
+      const value = vector.get(row) as number | null;
+      // NOTE: NaN is written as null. parquetjs-lite 0.8.7 rejects NaN for FLOAT and
+      // DOUBLE ("invalid value for FLOAT: NaN"), so only parquet-wasm keeps NaN.
+      return value === null || Number.isNaN(value) ? undefined : value;
+    };
+  }
+  return (row) => {
+    const value: unknown = vector.get(row);
+    if (value === null || value === undefined) return undefined;
+    // NOTE: parquetjs-lite converts INT64 with parseInt, so integers beyond 2^53 lose precision.
+    return typeof value === 'bigint' ? Number(value) : value;
+  };
+}
+
+/**
+ * Reads timestamps as exact epoch microseconds from the column's int64 values, because
+ * `Vector.get` in apache-arrow 21 returns epoch milliseconds as a number, which
+ * parquetjs-lite's TIMESTAMP_MICROS would take as microseconds. Nanoseconds are rounded
+ * down to whole microseconds.
+ *
+ * NOTE: parquetjs-lite writes only the legacy TIMESTAMP_MICROS converted type, which the
+ * Parquet format defines as adjusted to UTC. A column without a time zone keeps its stored
+ * values, but readers such as parquet-wasm and pyarrow read it back with time zone UTC.
+ */
+function timestampReader(field: Field, type: Timestamp, vector: Vector): ValueReader {
+  const values = vector.data[0]?.values as BigInt64Array | undefined;
+  if (values === undefined) return () => undefined;
+  return (row) => {
+    if (!vector.isValid(row)) return undefined;
+    const micros = toMicroseconds(values[row] ?? 0n, type.unit);
+    // parquetjs-lite 0.8.7 throws on a negative TIMESTAMP_MICROS value.
+    if (micros < 0n) {
+      throw new OutputError(
+        'ERR_UNSUPPORTED_COLUMN_TYPE',
+        `parquetjs-lite cannot write timestamps before 1970, got ${micros} µs in column ` +
+          `"${field.name}"`,
+        { column: field.name, fix: 'Use parquetEngine "parquet-wasm" for timestamps before 1970' },
+      );
+    }
+    return micros;
+  };
+}
+
+function toMicroseconds(value: bigint, unit: TimeUnit): bigint {
+  switch (unit) {
+    case TimeUnit.SECOND:
+      return value * 1_000_000n;
+    case TimeUnit.MILLISECOND:
+      return value * 1000n;
+    case TimeUnit.MICROSECOND:
+      return value;
+    case TimeUnit.NANOSECOND: {
+      // BigInt division truncates towards zero, so step down for negative remainders.
+      const micros = value / 1000n;
+      return value % 1000n < 0n ? micros - 1n : micros;
+    }
+  }
 }
