@@ -16,3 +16,5 @@ export {
 export type { BatchscoreErrorOptions, ErrorCode, ErrorLocation } from './errors.js';
 export type { ColumnType } from './read/types.js';
 export { VERSION } from './version.js';
+export * from './stream/index.js';
+export * from './schedule/index.js';
