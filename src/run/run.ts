@@ -106,7 +106,7 @@ export async function runPartitioned(
     const workers = workerCount(options);
     const results = await runPool(options, plan, config, prepared, labels, workers, emit, started);
     const summary = summarize(results, labels, started, workers);
-    checkRejectedTotal(summary, spec.rejectBudget);
+    checkRejectedTotal(summary, spec.rejectBudget, prepared.version.rejectedDir);
     checkRowBalance(summary, spec.handler.kind === 'score');
     await publishVersion(layout, prepared.version, buildManifest(summary, results, labels), existing);
     emit({ type: 'commit', files: summary.files.length });

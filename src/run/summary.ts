@@ -103,7 +103,11 @@ export function exceedsBudget(budget: RejectBudget, rejected: number, rowsIn: nu
  * Fails the run when the rejected rows of all partitions together exceed the budget.
  * Each worker checks its own partition, and only the main thread has the total.
  */
-export function checkRejectedTotal(summary: RunSummary, budget: RejectBudget): void {
+export function checkRejectedTotal(
+  summary: RunSummary,
+  budget: RejectBudget,
+  rejectedDir: string,
+): void {
   if (!exceedsBudget(budget, summary.rowsRejected, summary.rowsIn)) return;
   const limits = [];
   if (budget.maxRows !== undefined) limits.push(`maxRejectedRows (${budget.maxRows})`);
@@ -112,7 +116,11 @@ export function checkRejectedTotal(summary: RunSummary, budget: RejectBudget): v
   throw new DataError(
     'ERR_VALUE_CONVERSION',
     `${summary.rowsRejected} of ${summary.rowsIn} rows were rejected, more than ${limit} allows`,
-    { fix: 'Read the reasons in the output\'s _rejected/ files, fix the input, or raise the limit' },
+    {
+      file: rejectedDir,
+      fix: 'Read the reasons in the rejected-rows files of that unpublished folder, fix the ' +
+        'input, or raise the limit',
+    },
   );
 }
 
