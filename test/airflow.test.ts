@@ -97,12 +97,13 @@ describe.skipIf(!hasAirflow && !requireAirflow)('Airflow example DAG', () => {
     const result = await runAirflow(['dags', 'test', DAG_ID, DS, '--conf', conf], env);
     expect(result.code, explain(result)).toBe(0);
 
-    // A new run replaced the output: one link, one version, the same rows, no added part.
+    // A new run replaced the output: one link, the same rows, no added part. The replaced
+    // version stays beside the new one until the next publish.
     expect((await readManifest(output())).runId).not.toBe(before.runId);
     expect(await partFiles(output())).toEqual(beforeParts);
     expect(rows(await readOutput(output()))).toEqual(beforeRows);
     expect((await readOutput(output())).numRows).toBe(ROWS);
     expect(await readdir(join(dataDir, 'scored'))).toEqual([`.dt=${DS}.versions`, `dt=${DS}`]);
-    expect(await readdir(join(dataDir, 'scored', `.dt=${DS}.versions`))).toHaveLength(1);
+    expect(await readdir(join(dataDir, 'scored', `.dt=${DS}.versions`))).toHaveLength(2);
   }, AIRFLOW_TIMEOUT_MS);
 });
