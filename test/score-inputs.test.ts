@@ -47,6 +47,12 @@ describe('scorePartitioned inputs', () => {
         await writeFile(path, writeParquet(WasmTable.fromIPCStream(tableToIPC(table, 'stream')), props));
         return path;
       },
+      parquetOneRowGroup: async () => {
+        // One row group much larger than a partition is read in slices of rows.
+        const path = join(dir, 'customers-one-group.parquet');
+        await writeFile(path, writeParquet(WasmTable.fromIPCStream(tableToIPC(table, 'stream'))));
+        return path;
+      },
       arrowFile: async () => {
         const path = join(dir, 'customers.arrow');
         await writeFile(path, tableToIPC(new Table(table.slice(0, 1000).batches.concat(
@@ -82,6 +88,8 @@ describe('scorePartitioned inputs', () => {
       const scored = await readOutput(output);
       expect(numbers(scored, 'label'), name).toEqual(numbers(reference, 'label'));
       expect(numbers(scored, 'probability_1'), name).toEqual(numbers(reference, 'probability_1'));
+      expect(scored.getChild('customer_id')?.toArray(), name)
+        .toEqual(reference.getChild('customer_id')?.toArray());
       expect(summary.partitions, name).toBeGreaterThan(1);
     }
   });

@@ -24,6 +24,17 @@ export async function planParquet(path: string, targetBytes: number): Promise<Pa
     let currentBytes = 0;
     let rows = 0;
     groups.forEach((group, index) => {
+      const groupBytes = group.compressedSize();
+      if (groupBytes > 2 * targetBytes && group.numRows() > 1) {
+        // A row group much larger than a partition is read in slices of rows, so that one
+        // huge row group (pyarrow writes up to 1 Mi rows per group) does not make one huge
+        // partition.
+        partitions.push(...sliceRowGroup(path, index, group.numRows(), groupBytes, targetBytes, rows));
+        rows += group.numRows();
+        current = undefined;
+        group.free();
+        return;
+      }
       if (current === undefined || currentBytes >= targetBytes) {
         current = { kind: 'parquet', file: path, rowGroups: [], firstRow: rows + 1, rows: 0 };
         currentBytes = 0;
@@ -31,7 +42,7 @@ export async function planParquet(path: string, targetBytes: number): Promise<Pa
       }
       current.rowGroups.push(index);
       current.rows += group.numRows();
-      currentBytes += group.compressedSize();
+      currentBytes += groupBytes;
       rows += group.numRows();
       group.free();
     });
@@ -42,4 +53,24 @@ export async function planParquet(path: string, targetBytes: number): Promise<Pa
   } finally {
     file.free();
   }
+}
+
+function sliceRowGroup(
+  path: string,
+  rowGroup: number,
+  groupRows: number,
+  groupBytes: number,
+  targetBytes: number,
+  rowsBefore: number,
+): ParquetPartition[] {
+  const slices = Math.min(groupRows, Math.ceil(groupBytes / targetBytes));
+  const sliceRows = Math.ceil(groupRows / slices);
+  const partitions: ParquetPartition[] = [];
+  for (let offset = 0; offset < groupRows; offset += sliceRows) {
+    const rows = Math.min(sliceRows, groupRows - offset);
+    partitions.push({
+      kind: 'parquet', file: path, rowGroups: [rowGroup], firstRow: rowsBefore + offset + 1, rows, offset,
+    });
+  }
+  return partitions;
 }

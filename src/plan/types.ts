@@ -17,13 +17,15 @@ export interface TextPartition {
   delimiter: string;
 }
 
-/** Row groups of one Parquet file. */
+/** Row groups of one Parquet file, or a slice of rows of one large row group. */
 export interface ParquetPartition {
   kind: 'parquet';
   file: string;
   rowGroups: number[];
   firstRow: number;
   rows: number;
+  /** Rows to skip in the selected row group, for a slice of a large row group. */
+  offset?: number;
 }
 
 /** Record batches of one Arrow IPC file (the random-access format). */
@@ -78,7 +80,10 @@ export function describePartition(source: PartitionSource): string {
     case 'jsonl':
       return `${source.file} bytes ${source.start}-${source.end}`;
     case 'parquet':
-      return `${source.file} row groups ${source.rowGroups.join(',')}`;
+      return source.offset === undefined
+        ? `${source.file} row groups ${source.rowGroups.join(',')}`
+        : `${source.file} row group ${source.rowGroups.join(',')} rows ` +
+          `${source.offset + 1}-${source.offset + source.rows}`;
     case 'arrow-file':
       return `${source.file} record batches ${source.batches.join(',')}`;
     case 'ipc':

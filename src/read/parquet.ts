@@ -20,9 +20,10 @@ export async function readRowGroups(
   file: ParquetFile,
   path: string,
   rowGroups: number[],
+  slice?: { offset: number; limit: number },
 ): Promise<Table> {
   try {
-    const table = await file.read({ rowGroups });
+    const table = await file.read({ rowGroups, ...slice });
     return tableFromIPC(table.intoIPCStream());
   } catch (error) {
     throw corruptParquet(path, error);

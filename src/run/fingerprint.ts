@@ -72,7 +72,7 @@ function rangeOf(source: Exclude<PartitionSource, { kind: 'ipc' }>): unknown {
     case 'jsonl':
       return { start: source.start, end: source.end, schema: source.schema };
     case 'parquet':
-      return { rowGroups: source.rowGroups };
+      return { rowGroups: source.rowGroups, offset: source.offset, rows: source.rows };
     case 'arrow-file':
       return { batches: source.batches };
   }

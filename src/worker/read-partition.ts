@@ -27,7 +27,10 @@ async function readParquetPartition(source: ParquetPartition): Promise<Table> {
   const file = await openParquet(source.file);
   try {
     if (source.rowGroups.length === 0) return readParquetSchema(file);
-    return await readRowGroups(file, source.file, source.rowGroups);
+    const slice = source.offset === undefined
+      ? undefined
+      : { offset: source.offset, limit: source.rows };
+    return await readRowGroups(file, source.file, source.rowGroups, slice);
   } finally {
     file.free();
   }
