@@ -39,7 +39,7 @@ export const DEFAULT_BATCH_ROWS = 65_536;
 /** Default intra-op threads of each worker's onnxruntime session. */
 export const DEFAULT_INTRA_OP_THREADS = 1;
 /** Default Parquet compression. */
-export const DEFAULT_COMPRESSION: ParquetCompression = 'zstd';
+export const DEFAULT_COMPRESSION: ParquetCompression = 'snappy';
 /** Default Parquet writer. */
 export const DEFAULT_PARQUET_ENGINE: ParquetEngine = 'parquet-wasm';
 /** Default write mode. */
@@ -96,9 +96,9 @@ export interface PartitionedRunOptions {
   /** @defaultValue {@link DEFAULT_PARQUET_ENGINE} */
   parquetEngine?: ParquetEngine;
   /**
-   * Parquet codec. zstd is the default because, with parquet-wasm, it both writes faster
-   * and makes smaller files than snappy (see docs/benchmarks.md).
-   * @defaultValue {@link DEFAULT_COMPRESSION}, or `snappy` with parquetjs-lite
+   * Parquet codec. snappy is the default because it writes about twice as fast as zstd
+   * with parquet-wasm; zstd makes files about 40% smaller (see docs/benchmarks.md).
+   * @defaultValue {@link DEFAULT_COMPRESSION}
    */
   compression?: ParquetCompression;
   /**

@@ -31,7 +31,7 @@ Output:
   --mode MODE             fail-if-exists, overwrite or resume (default: fail-if-exists);
                           resume reuses parts whose input and settings are unchanged and
                           continues a run that was killed
-  --compression CODEC     zstd, snappy, gzip or none (default: zstd)
+  --compression CODEC     snappy, zstd, gzip or none (default: snappy)
   --parquet-engine NAME   parquet-wasm or parquetjs-lite (default: parquet-wasm)
   --scored-at TIME        ISO 8601 time for scored_at (default: now); pin it to make a
                           rerun write identical files

@@ -20,13 +20,10 @@ export function resolvePartFormat(options: {
   parquetEngine?: ParquetEngine;
   compression?: ParquetCompression;
 }): ResolvedPartFormat {
-  const engine = options.parquetEngine ?? DEFAULT_PARQUET_ENGINE;
   return {
     format: options.outputFormat ?? 'parquet',
-    engine,
-    // parquetjs-lite has no zstd codec.
-    compression: options.compression ??
-      (engine === 'parquetjs-lite' ? 'snappy' : DEFAULT_COMPRESSION),
+    engine: options.parquetEngine ?? DEFAULT_PARQUET_ENGINE,
+    compression: options.compression ?? DEFAULT_COMPRESSION,
   };
 }
 
