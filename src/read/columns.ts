@@ -19,7 +19,7 @@ import {
   type Data,
 } from 'apache-arrow';
 import { InvalidOptionError } from '../errors.js';
-import type { ColumnType, TextSchema } from './types.js';
+import type { ColumnType, ReadResult, RejectedRow, TextSchema } from './types.js';
 
 const TWO_TO_32 = 2 ** 32;
 /** Writing an int64 as two 32-bit words assumes the platform's byte order is little-endian. */
@@ -289,6 +289,22 @@ export function buildTable(names: string[], columns: ColumnBuilder[], length: nu
   const schema = new Schema(fields);
   const struct = makeData({ type: new Struct(fields), length, nullCount: 0, children });
   return new Table(schema, new RecordBatch(schema, struct));
+}
+
+/**
+ * Builds the result of reading a range: the kept rows as a table, the rejected rows, and
+ * the source row numbers of the kept rows when any row was rejected.
+ */
+export function readResult(
+  table: Table,
+  firstRow: number,
+  rowCount: number,
+  rejected: RejectedRow[],
+  rejectedIndexes: number[],
+): ReadResult {
+  const result: ReadResult = { table, firstRow, rejected };
+  if (rejected.length > 0) result.rowNumbers = keptRowNumbers(firstRow, rowCount, rejectedIndexes);
+  return result;
 }
 
 /**

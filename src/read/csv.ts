@@ -11,7 +11,7 @@ import { isUtf8 } from 'node:buffer';
 import {
   buildTable,
   createColumn,
-  keptRowNumbers,
+  readResult,
   validateSchema,
   type BoolColumn,
   type ColumnBuilder,
@@ -153,11 +153,7 @@ class CsvRangeReader {
     }
 
     const table = buildTable(this.names, this.columns, this.length);
-    const result: ReadResult = { table, firstRow, rejected };
-    if (rejected.length > 0) {
-      result.rowNumbers = keptRowNumbers(firstRow, rowIndex, rejectedIndexes);
-    }
-    return result;
+    return readResult(table, firstRow, rowIndex, rejected, rejectedIndexes);
   }
 
   /** Writes the tokenized row to the columns at index `length` and returns why it failed. */

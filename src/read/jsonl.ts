@@ -16,7 +16,7 @@
 import {
   buildTable,
   createColumn,
-  keptRowNumbers,
+  readResult,
   validateSchema,
   type BoolColumn,
   type ColumnBuilder,
@@ -211,11 +211,7 @@ class JsonlRangeReader {
     }
 
     const table = buildTable(this.names, this.columns, this.length);
-    const result: ReadResult = { table, firstRow, rejected };
-    if (rejected.length > 0) {
-      result.rowNumbers = keptRowNumbers(firstRow, rowIndex, rejectedIndexes);
-    }
-    return result;
+    return readResult(table, firstRow, rowIndex, rejected, rejectedIndexes);
   }
 
   /** Writes the object on `line` to the columns at index `length` and returns why it failed. */
