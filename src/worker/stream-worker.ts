@@ -51,9 +51,9 @@ export type StreamTaskResult =
 const config = workerData as StreamWorkerConfig;
 const handler = new ScoreHandler(config.handler);
 
-// Load the model while the main thread joins the consumer group. A failure is raised
-// again by the first task.
-handler.init().catch(() => {});
+// The model is loaded by the first task, not when the thread starts: a pool destroyed
+// while onnxruntime still creates a session aborts the process (onnxruntime-node 1.31
+// throws a Napi::Error that nothing catches).
 
 /** Runs one task. Failures are returned, never thrown, because the catch below takes all. */
 export default async function runStreamTask(task: StreamTask): Promise<unknown> {

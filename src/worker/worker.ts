@@ -22,9 +22,10 @@ const handler = config.handler.kind === 'score'
   ? new ScoreHandler(config.handler)
   : new MapHandler(config.handler.module, config.handler.options);
 
-// Start loading the model or module while the main thread still plans the input. A
-// failure is raised again by the first task, which reports it with the partition.
-handler.init().catch(() => {});
+// The model is loaded by the first task, not when the thread starts: a pool destroyed
+// while onnxruntime still creates a session aborts the process (onnxruntime-node 1.31
+// throws a Napi::Error that nothing catches), and the pool is destroyed only when no
+// task runs.
 
 /** Reads, processes and writes one partition. Never throws: failures are returned. */
 export default async function processTask(task: PartitionTask): Promise<TaskResult> {
