@@ -4,8 +4,9 @@ Pipelines, each timed from loading the pickled model to the last Parquet file on
 
 - ``dask-csv``: ``dask.dataframe.read_csv`` -> ``map_partitions`` (predict_proba) ->
   ``to_parquet``, on Dask's threaded scheduler with ``--workers`` threads. Blocks are
-  32 MiB, or smaller to make at least two partitions per thread, as batchscore sizes
-  its partitions by default; whole 32 MiB blocks leave a thread idle on a 100 MB file;
+  32 MiB, or smaller so that there are at least two partitions per thread, because
+  whole 32 MiB blocks leave a thread idle on a 100 MB file. batchscore sizes its
+  partitions the same way by default.
 - ``dask-parquet``: the same from ``read_parquet`` with a partition per row group,
   because Dask's default reads a single-file dataset as one partition;
 - ``pandas-csv``: one thread, ``pandas.read_csv(chunksize=...)``, one

@@ -26,8 +26,9 @@ const USAGE = `Usage: node bench/run.mjs [--rows N | --quick] [--only NAME,...] 
 
   --rows N       rows of generated input (default 1000000)
   --quick        100000 rows, for a smoke check
-  --only LIST    run only these models (${MODELS.join(', ')}) and sections
-                 (${SECTIONS.join(', ')}), comma-separated
+  --only LIST    run only these models (${MODELS.join(', ')}), sections
+                 (${SECTIONS.join(', ')}) or cases (ids such as
+                 forest/parquet/ceiling, as in the JSON), comma-separated
   --repeat N     runs of each case that a target needs; the median is reported
                  (default 1)
 
@@ -66,21 +67,31 @@ function parseSettings(argv) {
     process.stdout.write(USAGE);
     process.exit(0);
   }
+
   const rows = values.quick ? 100_000 : wholeNumber(values.rows ?? String(ONE_MILLION), '--rows');
   const repeat = wholeNumber(values.repeat, '--repeat');
   const names = values.only?.split(',').map((name) => name.trim()).filter(Boolean) ?? [];
-  const unknown = names.filter((name) => !MODELS.includes(name) && !SECTIONS.includes(name));
+  const isCase = (name) => name.includes('/') || name === 'writers';
+  const unknown = names.filter(
+    (name) => !MODELS.includes(name) && !SECTIONS.includes(name) && !isCase(name),
+  );
   if (unknown.length > 0) fail(`unknown --only name ${unknown.join(', ')}\n\n${USAGE}`);
   const onlyModels = names.filter((name) => MODELS.includes(name));
   const onlySections = names.filter((name) => SECTIONS.includes(name));
+  const onlyCases = names.filter(isCase);
+
   const large = rows > ONE_MILLION;
   const defaultSections = large ? ['main', 'python', 'rss'] : SECTIONS;
+  const sections = onlyCases.length > 0 && onlySections.length === 0
+    ? SECTIONS.filter((section) => section !== 'rss')
+    : onlySections.length > 0 ? onlySections : defaultSections;
   return {
     rows,
     repeat,
-    sections: new Set(onlySections.length > 0 ? onlySections : defaultSections),
+    sections: new Set(sections),
     models: new Set(onlyModels.length > 0 ? onlyModels : MODELS),
-    core: large && onlySections.length === 0,
+    cases: onlyCases.length > 0 ? new Set(onlyCases) : undefined,
+    core: large && onlySections.length === 0 && onlyCases.length === 0,
     command: `node bench/run.mjs ${argv.join(' ')}`.trim(),
   };
 }

@@ -1,9 +1,9 @@
 /**
  * Case: the Parquet writers compared in one process with tinybench. Each task writes the
  * same scored table (the first `rows` rows of the input Parquet file, with prediction
- * columns added) through batchscore's own part writer, so a task costs what one worker
- * pays per part with that `parquetEngine` and `compression`: encoding, writing the
- * file, fsync and the file's sha256.
+ * columns added) through batchscore's own part writer. So a task costs what one worker
+ * pays per part with that `parquetEngine` and `compression`. That is encoding, writing
+ * the file, fsync and the file's sha256.
  *
  * Two more tasks write with parquet-wasm's default writer properties, which build a
  * dictionary for every column, to measure batchscore's choice of text-only dictionaries.

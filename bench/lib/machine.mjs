@@ -27,9 +27,9 @@ export async function describeMachine(root) {
 
 /**
  * Returns the machine's busy and steal CPU seconds since boot, summed over all cores, from
- * the first line of /proc/stat; undefined where it cannot be read. Steal is time that the
- * hypervisor gave to other virtual machines. The kernel counts in USER_HZ ticks, which
- * are 1/100 s on Linux for every common architecture.
+ * the first line of /proc/stat, or undefined where it cannot be read. Steal is time that
+ * the hypervisor gave to other virtual machines. The kernel counts in USER_HZ ticks,
+ * which are 1/100 s on Linux for every common architecture.
  */
 export function readCpuTimes() {
   let line;
@@ -45,8 +45,9 @@ export function readCpuTimes() {
 
 /**
  * Returns the cores' worth of CPU time that other processes and other virtual machines
- * used while a case ran: `others` is busy time not spent by the case's own process,
- * `steal` is time taken by the hypervisor, both divided by the case's wall time.
+ * used while a case ran. `othersCores` is busy time not spent by the case's own
+ * process, and `stealCores` is time taken by the hypervisor. Both are divided by the
+ * case's wall time.
  */
 export function contention(before, after, ownCpuSeconds, wallSeconds) {
   if (before === undefined || after === undefined || !(wallSeconds > 0)) return undefined;

@@ -35,7 +35,7 @@ export async function ensureData(python, bench, rows, dir) {
   await run(python, [script, '--rows', String(rows), '--out-dir', dir]);
 }
 
-/** Trains the models unless models.json says they were made by the current scripts. */
+/** Trains the models unless models.json records that the current scripts made them. */
 export async function ensureModels(python, bench) {
   const train = join(bench, 'models', 'train.py');
   const card = await readJson(join(bench, 'models', 'models.json'));

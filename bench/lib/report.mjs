@@ -21,7 +21,8 @@ export function computeTargets(results, rssRuns) {
   const add = (name, workload, input, numerator, denominator, goal, atMost = false) => {
     const measured = numerator !== undefined && denominator !== undefined;
     const value = measured ? numerator / denominator : null;
-    const met = value === null ? null : atMost ? value <= goal : value >= goal;
+    let met = null;
+    if (value !== null) met = atMost ? value <= goal : value >= goal;
     targets.push({ name, workload, input, value, goal: `${atMost ? '≤' : '≥'} ${goal}`, met });
   };
 
@@ -164,11 +165,18 @@ function targetsTable(targets) {
     target.input,
     target.value === null ? 'not measured' : target.value.toFixed(2),
     target.goal,
-    target.met === null ? '–' : target.met ? 'met' : 'missed',
+    verdict(target.met),
   ]);
   const skipped = targets.length - measured.length;
-  const note = skipped > 0 ? `\n\n${skipped} targets need cases that this run did not include.` : '';
+  const note = skipped > 0
+    ? `\n\n${skipped} targets need cases that this run did not include.`
+    : '';
   return `${table(['target', 'workload', 'input', 'measured', 'goal', 'result'], rows)}${note}`;
+}
+
+function verdict(met) {
+  if (met === null) return '–';
+  return met ? 'met' : 'missed';
 }
 
 function writersTable(entry) {

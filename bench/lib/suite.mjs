@@ -32,8 +32,9 @@ export const SWEEPS = {
  * Builds every case of the sections and models selected.
  *
  * @param paths - `bench`, `models`, `out` folders and `input(rows, format)`
- * @param selection - `{ sections: Set, models: Set, core: boolean }`; `core` keeps only
- *   the cases that feed a target, for runs at more than a million rows
+ * @param selection - `{ sections: Set, models: Set, cases: Set | undefined, core: boolean }`.
+ *   When `cases` is set, only the cases of those ids run. When `core` is true, only the
+ *   cases that feed a target run, as above a million rows.
  */
 export function buildCases(rows, paths, selection) {
   const cases = [];
@@ -41,6 +42,7 @@ export function buildCases(rows, paths, selection) {
     if (!selection.sections.has(entry.section)) return;
     if (entry.model !== undefined && !selection.models.has(entry.model)) return;
     if (selection.core && entry.core !== true) return;
+    if (selection.cases !== undefined && !selection.cases.has(entry.id)) return;
     cases.push({ ...entry, rows });
   };
   const context = { rows, paths, add };
@@ -68,7 +70,7 @@ function mainCases({ paths, add }, model) {
       alsoInSweep: input === 'parquet' ? WORKERS_SWEEP : undefined, value: '2 × 1 (default)',
       ...scoreCase(paths, model, input, {}),
     });
-    // At 10M rows the naive loop over CSV holds every row in JS arrays and runs for
+    // At 10M rows the naive loop over CSV keeps every row in JS arrays and runs for
     // minutes, so runs above 1M rows keep only its Parquet case.
     add({
       ...base, id: `${model}/${input}/naive`, pipeline: 'naive loop',
@@ -183,7 +185,7 @@ function writersCase({ rows, paths }) {
   };
 }
 
-/** A `mapPartitions` case whose worker creates a session for every partition. */
+/** Builds a `mapPartitions` case whose worker creates a session for every partition. */
 function sessionPerPartitionCase(paths, model, input, overrides) {
   return {
     script: 'score.mjs',
@@ -204,7 +206,7 @@ function sessionPerPartitionCase(paths, model, input, overrides) {
   };
 }
 
-/** A `scorePartitioned` case with batchscore's defaults except `overrides`. */
+/** Builds a `scorePartitioned` case with batchscore's defaults except `overrides`. */
 function scoreCase(paths, model, input, overrides) {
   return {
     script: 'score.mjs',
