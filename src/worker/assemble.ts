@@ -29,7 +29,7 @@ export function keepRows(table: Table, keep: Uint32Array | null): Table {
   return head.concat(...rest);
 }
 
-/** A UTF-8 column holding `value` in each of `length` rows. */
+/** Returns a UTF-8 column with `value` in each of `length` rows. */
 export function constantUtf8(value: string, length: number): Vector<Utf8> {
   const bytes = new TextEncoder().encode(value);
   const data = new Uint8Array(bytes.byteLength * length);
@@ -41,7 +41,7 @@ export function constantUtf8(value: string, length: number): Vector<Utf8> {
   return makeVector(makeData({ type: new Utf8(), length, valueOffsets: offsets, data }));
 }
 
-/** A UTC timestamp column, in microseconds, holding `micros` in each of `length` rows. */
+/** Returns a UTC timestamp column, in microseconds, with `micros` in each of `length` rows. */
 export function constantTimestamp(micros: bigint, length: number): Vector<TimestampMicrosecond> {
   const values = new BigInt64Array(length).fill(micros);
   return makeVector(makeData({ type: new TimestampMicrosecond('UTC'), length, data: values }));

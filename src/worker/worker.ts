@@ -22,10 +22,10 @@ const handler = config.handler.kind === 'score'
   ? new ScoreHandler(config.handler)
   : new MapHandler(config.handler.module, config.handler.options);
 
-// The model is loaded by the first task, not when the thread starts: a pool destroyed
-// while onnxruntime still creates a session aborts the process (onnxruntime-node 1.31
-// throws a Napi::Error that nothing catches), and the pool is destroyed only when no
-// task runs.
+// The model is loaded by the first task, not when the thread starts. A pool destroyed
+// while onnxruntime still creates a session aborts the process, because onnxruntime-node
+// 1.31 throws a Napi::Error that nothing catches. The pool is destroyed only when no task
+// runs.
 
 /** Reads, processes and writes one partition. Never throws: failures are returned. */
 export default async function processTask(task: PartitionTask): Promise<TaskResult> {
